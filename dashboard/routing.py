@@ -1,0 +1,3 @@
+"""Websocket routes of the live stream."""
+
+websocket_urlpatterns: list = []
