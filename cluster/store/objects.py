@@ -96,20 +96,29 @@ def metadata_of(row) -> dict[str, Any]:
     return meta
 
 
-def to_dict(row, kind: Kind | None = None) -> dict[str, Any]:
-    """The object as Kubernetes JSON: apiVersion, kind, metadata, spec, other fields, status."""
+def _same(value: Any) -> Any:
+    return value
+
+
+def to_dict(row, kind: Kind | None = None, *, copy_content: bool = True) -> dict[str, Any]:
+    """The object as Kubernetes JSON: apiVersion, kind, metadata, spec, other fields, status.
+
+    The content is deep-copied so callers may change the result freely; a caller that owns a
+    freshly loaded row (a list) passes ``copy_content=False`` to skip the copy.
+    """
     kind = kind or for_model(row)
+    clone = copy.deepcopy if copy_content else _same
     obj: dict[str, Any] = {
         "apiVersion": kind.api_version,
         "kind": kind.kind,
         "metadata": metadata_of(row),
     }
     if kind.has_spec:
-        obj["spec"] = copy.deepcopy(row.spec or {})
+        obj["spec"] = clone(row.spec or {})
     for key, value in (row.body or {}).items():
-        obj[key] = copy.deepcopy(value)
+        obj[key] = clone(value)
     if kind.status_subresource:
-        obj["status"] = copy.deepcopy(row.status or {})
+        obj["status"] = clone(row.status or {})
     return obj
 
 

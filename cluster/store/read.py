@@ -109,7 +109,7 @@ def list_objects(
         if limit and len(items) >= limit:
             more = True
             break
-        items.append(to_dict(row, kind))
+        items.append(to_dict(row, kind, copy_content=False))
         last = row
     token = _encode_continue(revision, last) if more and last is not None else ""
     return ListResult(items=items, resource_version=revision, continue_token=token)

@@ -402,8 +402,6 @@ def _create(kind: Kind, obj: Obj, actor: str) -> Obj:
     namespace, name = meta.get("namespace", ""), obj["metadata"]["name"]
     _check_namespace(kind, namespace)
     model = kind.model
-    if model.objects.filter(namespace=namespace, name=name).exists():
-        raise AlreadyExists(kind.plural, kind.group, name)
     if kind.kind == "Service":
         _allocate_service(obj, None)
     row = model()
