@@ -291,3 +291,84 @@ class Event(KubeObject):
 
     class Meta(KubeObject.Meta):
         verbose_name = _("event")
+
+
+# --- control-plane state that is not a Kubernetes object ---------------------------------------
+
+
+class Clock(models.Model):
+    """The simulation clock (a single row): see ``cluster.simclock`` for the arithmetic."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    state = models.JSONField()
+
+    class Meta:
+        verbose_name = _("simulation clock")
+
+    def __str__(self) -> str:
+        return str(self.state)
+
+
+class Timer(models.Model):
+    """Work due at a simulated time: a kubelet to sync, a controller to re-check.
+
+    ``key`` names the work (``kubelet:worker-1``, ``Deployment:shop/frontend``); the clock's
+    tick enqueues what has come due, so pausing the clock holds all of it back.
+    """
+
+    key = models.CharField(max_length=400, primary_key=True)
+    due = models.FloatField(db_index=True)
+
+    class Meta:
+        verbose_name = _("timer")
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.due:.1f}"
+
+
+class SchedulingDecision(models.Model):
+    """The scheduler's last decision for a pod: per node, the filter that failed or the scores."""
+
+    pod_uid = models.UUIDField(primary_key=True)
+    namespace = models.CharField(max_length=63)
+    name = models.CharField(max_length=253)
+    node_name = models.CharField(max_length=253, blank=True, default="")
+    message = models.TextField(blank=True, default="")
+    diagnosis = models.JSONField(default=dict)
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["namespace", "name"], name="decision_pod")]
+        verbose_name = _("scheduling decision")
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name} -> {self.node_name or '-'}"
+
+
+class PodRuntime(models.Model):
+    """What a kubelet remembers about a pod between syncs (pull attempts, back-off, start
+    times): in a real cluster this lives in the kubelet's memory, not in the API."""
+
+    pod_uid = models.UUIDField(primary_key=True)
+    node_name = models.CharField(max_length=253, db_index=True)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("pod runtime")
+
+    def __str__(self) -> str:
+        return f"{self.pod_uid} on {self.node_name}"
+
+
+class NodeHeartbeat(models.Model):
+    """A node's last kubelet heartbeat in simulated seconds (the Lease of kube-node-lease)."""
+
+    node_name = models.CharField(max_length=253, primary_key=True)
+    sim_time = models.FloatField()
+    images = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("node heartbeat")
+
+    def __str__(self) -> str:
+        return f"{self.node_name} at {self.sim_time:.1f}"

@@ -48,9 +48,9 @@ def record(
     now: dt.datetime | None = None,
 ) -> Obj:
     """Record (or aggregate) an event about ``obj`` from ``component``; returns the Event."""
-    from django.utils import timezone
+    from cluster import clock
 
-    now = (now or timezone.now()).replace(microsecond=0)
+    now = (now or clock.now_datetime()).replace(microsecond=0)
     involved = involved_object(obj, field_path)
     namespace = involved.get("namespace") or "default"
     existing = (

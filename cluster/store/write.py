@@ -31,6 +31,7 @@ import jsonpatch
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from cluster import clock
 from cluster.models import Change, Namespace, Service
 from cluster.store import ipam, kinds, notify
 from cluster.store.defaults import apply_defaults
@@ -282,7 +283,8 @@ def _next_revision() -> int:
 
 
 def _now() -> dt.datetime:
-    return timezone.now().replace(microsecond=0)
+    """The cluster's time (simulated; see ``cluster.clock``), to the second as Kubernetes keeps it."""
+    return clock.now_datetime().replace(microsecond=0)
 
 
 def _log(kind: Kind, row, obj: Obj, change_type: str, actor: str) -> None:

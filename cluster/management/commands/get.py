@@ -4,7 +4,7 @@ import json
 
 import yaml
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
+from cluster import clock
 
 from cluster.store import kinds, read
 from cluster.store.errors import StoreError
@@ -56,7 +56,7 @@ class Command(BaseCommand):
         if not objects:
             where = f" in {namespace} namespace" if namespace and kind.namespaced else ""
             return f"No resources found{where}."
-        return render_text(kind.kind, objects, timezone.now(), wide=output == "wide",
+        return render_text(kind.kind, objects, clock.now_datetime(), wide=output == "wide",
                            all_namespaces=namespace is None and kind.namespaced,
                            show_labels=o["show_labels"])
 
