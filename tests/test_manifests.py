@@ -145,7 +145,7 @@ def test_very_large_manifest_is_refused_before_parsing(settings):
 
 def test_apply_is_all_or_nothing_and_reports_every_problem():
     """One bad document stops the whole apply, and every bad document is reported."""
-    text = """
+    text = textwrap.dedent("""
     apiVersion: v1
     kind: ConfigMap
     metadata: {name: good}
@@ -155,7 +155,7 @@ def test_apply_is_all_or_nothing_and_reports_every_problem():
     kind: ConfigMap
     metadata: {name: Bad_Name}
     ---
-    """ + textwrap.dedent(deploy(replicas="-5"))
+    """) + textwrap.dedent(deploy(replicas="-5"))
     problems = problems_of(text)
     assert len(problems) == 2
     assert problems[0].startswith("document 2 (ConfigMap Bad_Name) in test.yaml: metadata.name")

@@ -9,6 +9,9 @@ and register themselves with ``@validator(kind)`` / ``@update_validator(kind)``.
 from __future__ import annotations
 
 from cluster.store.errors import FieldError
+
+# Importing the modules registers their validators.
+from cluster.store.validation import config, network, workloads  # noqa: E402, F401, I001
 from cluster.store.validation.common import (
     UPDATE_VALIDATORS,
     VALIDATORS,
@@ -16,9 +19,6 @@ from cluster.store.validation.common import (
     validate_object_meta,
     validate_object_meta_update,
 )
-
-# Importing the modules registers their validators.
-from cluster.store.validation import config, network, workloads  # noqa: E402, F401, I001
 
 __all__ = ["validate", "validate_update"]
 
@@ -41,7 +41,8 @@ def validate_update(old: Obj, new: Obj) -> list[FieldError]:
     if not isinstance(new, dict) or not isinstance(old, dict):
         return errors
     errors.extend(validate_object_meta_update(old, new))
-    check = UPDATE_VALIDATORS.get(new.get("kind"))
+    kind = new.get("kind")
+    check = UPDATE_VALIDATORS.get(kind) if isinstance(kind, str) else None
     if check is not None:
         errors.extend(check(old, new))
     return errors

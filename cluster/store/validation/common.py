@@ -213,10 +213,9 @@ def port_number(path: str, value: Any, *, required: bool = True) -> list[FieldEr
 
 
 def int_or_port_name(path: str, value: Any) -> list[FieldError]:
-    """A targetPort: a number between 1 and 65535, or a port name."""
+    """A targetPort: a number between 1 and 65535, or a port name (a string is always a name,
+    as for Kubernetes' IntOrString: "8080" is refused, since a name needs a letter)."""
     if isinstance(value, str):
-        if value.isdigit():
-            return port_number(path, int(value))
         return port_name(path, value)
     return port_number(path, value)
 
@@ -313,7 +312,7 @@ def go_map(value: Any) -> str:
 def validate_object_meta(obj: Obj) -> list[FieldError]:
     errors: list[FieldError] = []
     meta = as_dict(obj.get("metadata"), "metadata", errors, required=True)
-    kind = obj.get("kind")
+    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
     name = meta.get("name")
     if not name:
         if not meta.get("generateName"):
