@@ -255,3 +255,20 @@ def test_subscribers_hear_only_committed_writes():
     finally:
         notify.unsubscribe(heard.append)
     assert [(c.type, c.name) for c in heard] == [("ADDED", "kept")]
+
+
+def test_service_type_change_drops_fields_the_new_type_does_not_use():
+    """NodePort -> ClusterIP drops the node ports and traffic policy instead of refusing them."""
+    created = write.create(service("web", type="NodePort"))
+    assert created["spec"]["ports"][0]["nodePort"]
+    changed = write.patch("services", "default", "web", {"spec": {"type": "ClusterIP"}})
+    assert "nodePort" not in changed["spec"]["ports"][0]
+    assert "externalTrafficPolicy" not in changed["spec"]
+    assert changed["spec"]["clusterIP"] == created["spec"]["clusterIP"]
+
+
+def test_service_names_must_start_with_a_letter():
+    """Service names are DNS-1035 labels."""
+    with pytest.raises(Invalid) as raised:
+        write.create(service("1web"))
+    assert "metadata.name: Invalid value: \"1web\": a DNS-1035 label" in str(raised.value)

@@ -490,6 +490,8 @@ def _apply_update(kind: Kind, row, current: Obj, proposed: Obj, actor: str,
         meta["name"] = row.name
 
     # Defaults and validation (the status subresource validates the whole object too).
+    if kind.kind == "Service" and subresource != "status":
+        _drop_type_dependent_fields(current.get("spec") or {}, proposed.get("spec"))
     proposed = apply_defaults(proposed)
     if kind.kind == "Service":
         _allocate_service(proposed, current)
@@ -627,6 +629,38 @@ def _allocate_service(obj: Obj, current: Obj | None) -> None:
                 used_ports = _used_node_ports()
             port["nodePort"] = ipam.allocate_node_port(used_ports)
             used_ports.add(port["nodePort"])
+
+
+def _drop_type_dependent_fields(old: dict, new: Any) -> None:
+    """Clear fields the new Service type no longer uses, when the update left them as they were
+    (the apiserver's ``dropTypeDependentFields``): turning a NodePort Service into a ClusterIP
+    one drops its node ports instead of refusing them."""
+    if not isinstance(new, dict):
+        return
+    service_type = new.get("type") or "ClusterIP"
+
+    def unchanged(field: str) -> bool:
+        return new.get(field) == old.get(field)
+
+    if service_type == "ExternalName" and unchanged("clusterIP") and unchanged("clusterIPs"):
+        for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            new.pop(field, None)
+    node_ports_used = service_type in ("NodePort", "LoadBalancer")
+    if not node_ports_used:
+        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                     for p in old.get("ports") or [] if isinstance(p, dict)}
+        for port in new.get("ports") or []:
+            if isinstance(port, dict) and port.get("nodePort") is not None and \
+                    old_ports.get((port.get("port"), port.get("protocol", "TCP"))) == \
+                    port["nodePort"]:
+                port.pop("nodePort")
+        for field in ("externalTrafficPolicy", "healthCheckNodePort"):
+            if unchanged(field):
+                new.pop(field, None)
+    if service_type != "LoadBalancer":
+        for field in ("allocateLoadBalancerNodePorts", "loadBalancerClass"):
+            if unchanged(field):
+                new.pop(field, None)
 
 
 def _used_node_ports() -> set[int]:

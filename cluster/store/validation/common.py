@@ -26,7 +26,9 @@ VALIDATORS: dict[str, Check] = {}
 UPDATE_VALIDATORS: dict[str, UpdateCheck] = {}
 
 # Kinds whose names must be DNS-1123 labels rather than subdomains.
-LABEL_NAMED_KINDS = {"Namespace", "Service"}
+LABEL_NAMED_KINDS = {"Namespace"}
+# Services are named by DNS-1035 labels (they become DNS names that must not start with a digit).
+DNS1035_NAMED_KINDS = {"Service"}
 CLUSTER_SCOPED_KINDS = {"Namespace", "Node", "PersistentVolume", "StorageClass"}
 TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024
 FIELD_IMMUTABLE = "field is immutable"
@@ -319,8 +321,13 @@ def validate_object_meta(obj: Obj) -> list[FieldError]:
             errors.append(FieldError.required("metadata.name",
                                               "name or generateName is required"))
     else:
-        check = dns1123_label if kind in LABEL_NAMED_KINDS else dns1123_subdomain
-        errors.extend(check("metadata.name", name))
+        if kind in DNS1035_NAMED_KINDS:
+            from cluster.store.validation.network import dns1035_label
+
+            errors.extend(dns1035_label("metadata.name", name))
+        else:
+            check = dns1123_label if kind in LABEL_NAMED_KINDS else dns1123_subdomain
+            errors.extend(check("metadata.name", name))
     namespace = meta.get("namespace")
     if kind in CLUSTER_SCOPED_KINDS:
         if namespace:
