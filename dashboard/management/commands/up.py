@@ -1,0 +1,137 @@
+"""``manage.py up``: run the whole of Kubarium in the foreground (what ``make demo`` ends with).
+
+Starts a private Redis (unless ``REDIS_URL`` is set), one Celery worker with beat, and Daphne on
+127.0.0.1:``PORT``; waits until each answers; prints the URL; then supervises. Ctrl-C or SIGTERM
+stops everything (exit status 0); if any of them dies, the others are stopped too and the command
+fails, naming the one that died.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from cluster.services import (
+    LOCALHOST,
+    PrivateRedis,
+    ServiceError,
+    StartupAborted,
+    Supervisor,
+    celery_worker_answers,
+    celery_worker_argv,
+    daphne_argv,
+    http_answers,
+    port_is_free,
+    redis_ping,
+)
+
+DEFAULT_PORT = 8000
+
+
+def port_from(environ: Mapping[str, str]) -> int:
+    """The HTTP port: ``PORT`` from the environment, else 8000."""
+    value = environ.get("PORT", "").strip() or str(DEFAULT_PORT)
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise CommandError(f"PORT must be a TCP port number, not {value!r}")
+    return int(value)
+
+
+class Command(BaseCommand):
+    help = (
+        "Start Kubarium: a private Redis (unless REDIS_URL is set), a Celery worker with beat and "
+        "Daphne on 127.0.0.1:$PORT (default 8000). Ctrl-C stops them all."
+    )
+    requires_migrations_checks = True
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 8000)")
+        parser.add_argument(
+            "--concurrency", type=int, default=2, help="Celery pool processes (default 2)"
+        )
+        parser.add_argument(
+            "--ready-timeout",
+            type=float,
+            default=60.0,
+            help="seconds each process may take to become ready (default 60)",
+        )
+
+    def log(self, message: str) -> None:
+        self.stdout.write(f"kubarium: {message}")
+        self.stdout.flush()
+
+    def handle(self, *args, port: int | None, concurrency: int, ready_timeout: float, **options):
+        port = port or port_from(os.environ)
+        if not port_is_free(port):
+            raise CommandError(
+                f"port {port} on {LOCALHOST} is in use; choose another with PORT=..."
+            )
+        url = f"http://{LOCALHOST}:{port}/"
+        with Supervisor(log=self.log) as supervisor:
+            try:
+                self.start(supervisor, port, concurrency, ready_timeout)
+            except StartupAborted as aborted:
+                if aborted.outcome.requested:
+                    self.log(f"{aborted.outcome} while starting; stopping")
+                    return
+                raise CommandError(
+                    f"{aborted.outcome} while starting; stopped everything"
+                ) from None
+            except ServiceError as error:
+                raise CommandError(f"{error}; stopped everything") from None
+            self.stdout.write(f"\nKubarium is running at {url}  (Ctrl-C to stop)\n")
+            self.stdout.flush()
+            outcome = supervisor.wait()
+            if outcome.requested:
+                self.log(f"{outcome}; stopping")
+        if not outcome.requested:
+            raise CommandError(f"{outcome}; stopped everything")
+        self.log("stopped")
+
+    def start(
+        self, supervisor: Supervisor, port: int, concurrency: int, ready_timeout: float
+    ) -> None:
+        """Start Redis (if needed), the worker and Daphne; return when all three answer."""
+        redis_url = os.environ.get("REDIS_URL", "")
+        if redis_url:
+            if not redis_ping(redis_url, timeout=2.0):
+                raise ServiceError(f"REDIS_URL={redis_url} does not answer PING")
+            self.log(f"redis   {redis_url} (REDIS_URL)")
+        else:
+            redis = supervisor.enter_context(PrivateRedis())
+            assert redis.child is not None
+            supervisor.watch(redis.child)
+            redis_url = redis.url
+            self.log(f"redis   {redis_url} (private, pid {redis.child.pid})")
+
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "dashboard.settings"
+            ),
+            "PYTHONUNBUFFERED": "1",
+        }
+        state_dir = settings.STATE_DIR
+        state_dir.mkdir(parents=True, exist_ok=True)
+        nodename = f"kubarium-{os.getpid()}@{socket.gethostname()}"
+        worker_argv = celery_worker_argv(
+            nodename,
+            beat=True,
+            concurrency=concurrency,
+            loglevel=os.environ.get("LOG_LEVEL", "INFO"),
+            schedule_file=state_dir / "celerybeat-schedule",
+        )
+        worker = supervisor.start("worker", worker_argv, env=env, cwd=settings.BASE_DIR)
+        daphne = supervisor.start("daphne", daphne_argv(port), env=env, cwd=settings.BASE_DIR)
+
+        supervisor.wait_ready(
+            worker, lambda: celery_worker_answers(nodename, redis_url), timeout=ready_timeout
+        )
+        self.log(f"worker  {nodename} answers ping (pid {worker.pid})")
+        url = f"http://{LOCALHOST}:{port}/"
+        supervisor.wait_ready(daphne, lambda: http_answers(url), timeout=ready_timeout)
+        self.log(f"daphne  {url} answers HTTP (pid {daphne.pid})")

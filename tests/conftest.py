@@ -1,0 +1,143 @@
+"""Fixtures shared by the whole suite: the run's Redis, a real Celery worker, waiting for things.
+
+Redis: ``make test`` runs pytest under ``python -m cluster.services run-with-redis``, which sets
+``REDIS_URL`` to a private Redis (or keeps the one given). Tests that need Redis ask for
+``redis_url``, which fails (never skips) when there is none.
+
+Database: with SQLite the test database is a file, not Django's in-memory default, so that other
+processes (a real Celery worker, ``manage.py up``) can open it: ``KUBARIUM_TEST_DB`` when set,
+else a file in pytest's temporary directory. With ``DATABASE_URL`` pointing at PostgreSQL,
+pytest-django creates ``test_<name>`` there. Rows another process must see have to be committed:
+mark such tests ``@pytest.mark.django_db(transaction=True)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from cluster import services
+
+# The database the settings name before pytest-django swaps in the test database.
+CONFIGURED_DB_NAME = str(settings.DATABASES["default"]["NAME"])
+WORKER_READY_TIMEOUT = 60.0
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory
+):
+    """With SQLite, make the test database a file other processes can open."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        return
+    test = database.setdefault("TEST", {})
+    if not test.get("NAME"):
+        test["NAME"] = str(tmp_path_factory.getbasetemp() / "kubarium-test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def test_database_url(django_db_setup: None) -> str:
+    """A ``DATABASE_URL`` for the test database, for processes the tests start."""
+    from django.db import connection
+
+    name = str(connection.settings_dict["NAME"])
+    if name == CONFIGURED_DB_NAME:
+        pytest.fail(
+            "the test database was not set up: mark the test @pytest.mark.django_db(transaction=True)",
+            pytrace=False,
+        )
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(name).resolve()}"
+    configured = urllib.parse.urlsplit(os.environ["DATABASE_URL"])
+    return urllib.parse.urlunsplit(configured._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The run's Redis (``REDIS_URL``), checked with PING."""
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        pytest.fail(
+            "REDIS_URL is not set. Run the suite with `make test` (it starts a private Redis), "
+            "or `.venv/bin/python -m cluster.services run-with-redis -- .venv/bin/python -m pytest "
+            "...`, or set REDIS_URL to a Redis of your own.",
+            pytrace=False,
+        )
+    if not services.redis_ping(url, timeout=2.0):
+        pytest.fail(f"REDIS_URL={url} does not answer PING", pytrace=False)
+    return url
+
+
+@dataclass(frozen=True)
+class WorkerProcess:
+    """A real ``celery -A cluster worker`` process started for the test session."""
+
+    nodename: str
+    child: services.Child
+    log: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    redis_url: str, test_database_url: str, tmp_path_factory
+) -> Iterator[WorkerProcess]:
+    """One Celery worker (prefork, 2 processes, no beat) on the run's Redis and test database.
+
+    It sees only committed rows: use it from ``django_db(transaction=True)`` tests.
+    """
+    nodename = f"kubarium-test-{os.getpid()}@{socket.gethostname()}"
+    log = tmp_path_factory.mktemp("celery-worker") / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log.open("ab") as output:
+        child = services.spawn(
+            "celery worker",
+            services.celery_worker_argv(nodename, beat=False),
+            env=env,
+            cwd=settings.BASE_DIR,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    worker = WorkerProcess(nodename, child, log)
+    with contextlib.suppress(TimeoutError):
+        services.wait_for(
+            lambda: (
+                child.returncode is not None or services.celery_worker_answers(nodename, redis_url)
+            ),
+            timeout=WORKER_READY_TIMEOUT,
+            interval=0.2,
+        )
+    if child.returncode is not None or not services.celery_worker_answers(nodename, redis_url):
+        state = child.describe_exit()
+        child.stop()
+        pytest.fail(f"the Celery worker did not answer ping ({state}):\n{worker.log_tail()}")
+    yield worker
+    child.stop(timeout=20.0)
+
+
+@pytest.fixture(scope="session")
+def wait_for() -> Callable[..., Any]:
+    """``wait_for(predicate, timeout=10, interval=0.05)``: poll until truthy, instead of sleeping.
+
+    Returns the predicate's value; raises ``TimeoutError`` after ``timeout`` seconds.
+    """
+    return services.wait_for
