@@ -21,18 +21,32 @@ def pod(i: int) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": f"pod-{i:05d}", "namespace": "bench",
-                     "labels": {"app": app, "tier": "web" if i % 2 else "api"}},
-        "spec": {"containers": [{"name": "main", "image": "nginx:1.27",
-                                 "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]},
+        "metadata": {
+            "name": f"pod-{i:05d}",
+            "namespace": "bench",
+            "labels": {"app": app, "tier": "web" if i % 2 else "api"},
+        },
+        "spec": {
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "nginx:1.27",
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                }
+            ]
+        },
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pods", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=500,
-                        help="writes per transaction (1 = one transaction per write)")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=500,
+        help="writes per transaction (1 = one transaction per write)",
+    )
     args = parser.parse_args()
     database = setup_django()
 
@@ -56,10 +70,18 @@ def main() -> None:
     started = time.perf_counter()
     now = timezone.now()
     Pod.objects.bulk_create(
-        [Pod(name=f"pod-{i:05d}", namespace="baseline", uid=uuid.uuid4(),
-             labels=pod(i)["metadata"]["labels"], spec=pod(i)["spec"], creation_timestamp=now,
-             resource_version=i)
-         for i in range(n)],
+        [
+            Pod(
+                name=f"pod-{i:05d}",
+                namespace="baseline",
+                uid=uuid.uuid4(),
+                labels=pod(i)["metadata"]["labels"],
+                spec=pod(i)["spec"],
+                creation_timestamp=now,
+                resource_version=i,
+            )
+            for i in range(n)
+        ],
         batch_size=1000,
     )
     baseline_write_seconds = time.perf_counter() - started
@@ -68,8 +90,9 @@ def main() -> None:
     listed = read.list_objects("pods", "bench", "app=app-3")
     list_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    plain = list(Pod.objects.filter(namespace="baseline", labels__app="app-3")
-                 .order_by("namespace", "name"))
+    plain = list(
+        Pod.objects.filter(namespace="baseline", labels__app="app-3").order_by("namespace", "name")
+    )
     baseline_list_seconds = time.perf_counter() - started
     assert len(listed.items) == len(plain) == n // 20
 
@@ -79,15 +102,23 @@ def main() -> None:
     assert len(everything.items) == n
 
     print(f"database: {database}")
-    print(f"write path: {n} pods in {write_seconds:.2f} s = {n / write_seconds:,.0f} writes/s "
-          f"(batches of {args.batch})")
-    print(f"baseline bulk_create: {n} rows in {baseline_write_seconds:.2f} s = "
-          f"{n / baseline_write_seconds:,.0f} rows/s")
-    print(f"list app=app-3 ({len(listed.items)} of {n}): {list_seconds * 1000:.0f} ms "
-          f"(baseline queryset {baseline_list_seconds * 1000:.0f} ms)")
+    print(
+        f"write path: {n} pods in {write_seconds:.2f} s = {n / write_seconds:,.0f} writes/s "
+        f"(batches of {args.batch})"
+    )
+    print(
+        f"baseline bulk_create: {n} rows in {baseline_write_seconds:.2f} s = "
+        f"{n / baseline_write_seconds:,.0f} rows/s"
+    )
+    print(
+        f"list app=app-3 ({len(listed.items)} of {n}): {list_seconds * 1000:.0f} ms "
+        f"(baseline queryset {baseline_list_seconds * 1000:.0f} ms)"
+    )
     print(f"list all {n} as Kubernetes JSON: {list_all_seconds * 1000:.0f} ms")
-    print(f"store: {n / write_seconds:,.0f} writes/s (baseline {n / baseline_write_seconds:,.0f} "
-          f"rows/s), list {list_seconds * 1000:.0f} ms (baseline {baseline_list_seconds * 1000:.0f} ms)")
+    print(
+        f"store: {n / write_seconds:,.0f} writes/s (baseline {n / baseline_write_seconds:,.0f} "
+        f"rows/s), list {list_seconds * 1000:.0f} ms (baseline {baseline_list_seconds * 1000:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":

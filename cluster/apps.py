@@ -15,4 +15,7 @@ class ClusterConfig(AppConfig):
     verbose_name = _("Cluster")
 
     def ready(self):
+        from cluster import dispatch
+
         post_migrate.connect(_bootstrap, sender=self, dispatch_uid="cluster-bootstrap")
+        dispatch.connect()

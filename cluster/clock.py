@@ -34,8 +34,9 @@ ClockState = simclock.ClockState
 def _initial() -> ClockState:
     speed = float(settings.KUBARIUM["SPEED"])
     seed = int(os.environ.get("KUBARIUM_SEED", "0"))
-    state = simclock.new_clock(time.time(), seed=seed, speed=speed or 1.0,
-                               sim_epoch=timezone.now().replace(microsecond=0))
+    state = simclock.new_clock(
+        time.time(), seed=seed, speed=speed or 1.0, sim_epoch=timezone.now().replace(microsecond=0)
+    )
     return simclock.pause(state, time.time()) if speed == 0 else state
 
 

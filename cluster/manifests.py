@@ -91,9 +91,22 @@ def load_text(text: str | bytes, source: str = "<stdin>") -> list[Document]:
     limit = settings.KUBARIUM["MAX_MANIFEST_BYTES"]
     size = len(text.encode() if isinstance(text, str) else text)
     if size > limit:
-        raise ManifestError([Problem(None, [str(RequestEntityTooLarge(
-            f"the manifest is {size} bytes; the limit is {limit} bytes "
-            f"(Request entity too large: limit is {limit})"))], source)])
+        raise ManifestError(
+            [
+                Problem(
+                    None,
+                    [
+                        str(
+                            RequestEntityTooLarge(
+                                f"the manifest is {size} bytes; the limit is {limit} bytes "
+                                f"(Request entity too large: limit is {limit})"
+                            )
+                        )
+                    ],
+                    source,
+                )
+            ]
+        )
     try:
         raw_documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as error:
@@ -107,7 +120,11 @@ def load_text(text: str | bytes, source: str = "<stdin>") -> list[Document]:
         if raw is None:
             continue
         position += 1
-        if isinstance(raw, dict) and raw.get("kind") == "List" and isinstance(raw.get("items"), list):
+        if (
+            isinstance(raw, dict)
+            and raw.get("kind") == "List"
+            and isinstance(raw.get("items"), list)
+        ):
             documents.extend(Document(source, position, item) for item in raw["items"])
         else:
             documents.append(Document(source, position, raw))
@@ -119,14 +136,18 @@ def load_paths(paths: Iterable[str | Path]) -> list[Document]:
     documents: list[Document] = []
     for path in paths:
         path = Path(path)
-        files = sorted(p for p in path.iterdir() if p.suffix in MANIFEST_SUFFIXES) \
-            if path.is_dir() else [path]
+        files = (
+            sorted(p for p in path.iterdir() if p.suffix in MANIFEST_SUFFIXES)
+            if path.is_dir()
+            else [path]
+        )
         for file in files:
             try:
                 data = file.read_bytes()
             except OSError as error:
-                raise ManifestError([Problem(None, [error.strerror or str(error)], str(file))]) \
-                    from None
+                raise ManifestError(
+                    [Problem(None, [error.strerror or str(error)], str(file))]
+                ) from None
             documents.extend(load_text(data, str(file)))
     return documents
 
@@ -134,8 +155,9 @@ def load_paths(paths: Iterable[str | Path]) -> list[Document]:
 # --- applying --------------------------------------------------------------------------------
 
 
-def apply(documents: list[Document], *, actor: str = "kubectl-client-side-apply",
-          dry_run: bool = False) -> list[Outcome]:
+def apply(
+    documents: list[Document], *, actor: str = "kubectl-client-side-apply", dry_run: bool = False
+) -> list[Outcome]:
     """Apply every document in one transaction: all of them, or none and every error."""
     outcomes: list[Outcome] = []
     problems: list[Problem] = []
@@ -154,8 +176,12 @@ def apply(documents: list[Document], *, actor: str = "kubectl-client-side-apply"
     return outcomes
 
 
-def delete(documents: list[Document], *, actor: str = "kubectl", ignore_not_found: bool = False,
-           ) -> tuple[list[Outcome], list[Problem]]:
+def delete(
+    documents: list[Document],
+    *,
+    actor: str = "kubectl",
+    ignore_not_found: bool = False,
+) -> tuple[list[Outcome], list[Problem]]:
     """Delete each document's object, in file order; what is missing is a problem unless ignored."""
     outcomes: list[Outcome] = []
     problems: list[Problem] = []
@@ -195,7 +221,9 @@ def _apply_one(document: Document, actor: str) -> Outcome:
     last_applied = json.dumps(_without_last_applied(obj), sort_keys=True, separators=(",", ":"))
     desired["metadata"].setdefault("annotations", {})
     desired["metadata"]["annotations"] = {
-        **(desired["metadata"]["annotations"] or {}), LAST_APPLIED: last_applied}
+        **(desired["metadata"]["annotations"] or {}),
+        LAST_APPLIED: last_applied,
+    }
     try:
         live = read.get(kind, namespace, name)
     except NotFound:

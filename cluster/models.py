@@ -372,3 +372,38 @@ class NodeHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.node_name} at {self.sim_time:.1f}"
+
+
+class ControllerMemory(models.Model):
+    """What a controller keeps between reconciles (an HPA's recent recommendations, kube-proxy's
+    round-robin positions): in Kubernetes this lives in the controller's memory."""
+
+    key = models.CharField(max_length=400, primary_key=True)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("controller memory")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TrafficFlow(models.Model):
+    """A steady load sent into the cluster: ``rps`` requests per second at an Ingress host and
+    path, or at a Service. It drives the pods' simulated cpu (which the autoscaler reads) and the
+    access lines in their logs."""
+
+    namespace = models.CharField(_("namespace"), max_length=63, default="default")
+    service = models.CharField(_("service"), max_length=253, blank=True, default="")
+    host = models.CharField(_("host"), max_length=253, blank=True, default="")
+    path = models.CharField(_("path"), max_length=1024, blank=True, default="/")
+    rps = models.FloatField(_("requests per second"))
+    started_by = models.CharField(max_length=253, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("traffic flow")
+
+    def __str__(self) -> str:
+        target = self.host + self.path if self.host else f"{self.namespace}/{self.service}"
+        return f"{self.rps:g} req/s -> {target}"

@@ -151,8 +151,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The scheduler has a queue of its own, consumed by one worker process, so no pod is placed twice.
+CELERY_TASK_ROUTES = {"kubarium.schedule": {"queue": "scheduler"}}
+CELERY_BEAT_SCHEDULE = {
+    "clock-tick": {"task": "kubarium.tick", "schedule": 0.5, "options": {"expires": 2}},
+}
 
 KUBARIUM = {
+    # Whether committed writes enqueue the control plane's work (off only in unit tests).
+    "CONTROL_PLANE": env_bool("KUBARIUM_CONTROL_PLANE", True),
     # Simulated seconds per real second at start; 0 is paused.
     "SPEED": float(os.environ.get("KUBARIUM_SPEED", "1")),
     # Largest manifest accepted by the apply path, in bytes.

@@ -81,37 +81,67 @@ def ingress_with_port(port: str) -> str:
 
 BAD_INPUTS = [
     pytest.param("kind: [unclosed\n", "invalid YAML at line", id="invalid YAML"),
-    pytest.param("apiVersion: v1\nmetadata: {name: x}\n", "Object 'Kind' is missing",
-                 id="no kind"),
-    pytest.param("kind: ConfigMap\nmetadata: {name: x}\n", "Object 'apiVersion' is missing",
-                 id="no apiVersion"),
-    pytest.param("apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n",
-                 'no matches for kind "Frobnicator" in version "v1"', id="unknown kind"),
-    pytest.param("apiVersion: apps/v2\nkind: Deployment\nmetadata: {name: x}\n",
-                 'no matches for kind "Deployment" in version "apps/v2"', id="unknown apiVersion"),
-    pytest.param("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n",
-                 'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain',
-                 id="invalid name"),
-    pytest.param(deploy(replicas="-1"),
-                 "spec.replicas: Invalid value: -1: must be greater than or equal to 0",
-                 id="negative replicas"),
-    pytest.param(deploy(selector="other"), "`selector` does not match template `labels`",
-                 id="selector does not match template"),
-    pytest.param(deploy(cpu="lots"),
-                 'spec.template.spec.containers[0].resources.requests.cpu: Invalid value: "lots"',
-                 id="malformed quantity"),
-    pytest.param(service_with_port(0),
-                 "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
-                 id="service port 0"),
-    pytest.param(service_with_port(70000),
-                 "spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive",
-                 id="service port 70000"),
-    pytest.param(ingress_with_port("{number: http}"),
-                 "spec.rules[0].http.paths[0].backend.service.port", id="ingress port neither"),
-    pytest.param(ingress_with_port("{}"),
-                 "spec.rules[0].http.paths[0].backend.service.port", id="ingress port empty"),
-    pytest.param("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: 'not base64!'}\n",
-                 "data[password]: Invalid value", id="secret data not base64"),
+    pytest.param("apiVersion: v1\nmetadata: {name: x}\n", "Object 'Kind' is missing", id="no kind"),
+    pytest.param(
+        "kind: ConfigMap\nmetadata: {name: x}\n",
+        "Object 'apiVersion' is missing",
+        id="no apiVersion",
+    ),
+    pytest.param(
+        "apiVersion: v1\nkind: Frobnicator\nmetadata: {name: x}\n",
+        'no matches for kind "Frobnicator" in version "v1"',
+        id="unknown kind",
+    ),
+    pytest.param(
+        "apiVersion: apps/v2\nkind: Deployment\nmetadata: {name: x}\n",
+        'no matches for kind "Deployment" in version "apps/v2"',
+        id="unknown apiVersion",
+    ),
+    pytest.param(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n",
+        'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain',
+        id="invalid name",
+    ),
+    pytest.param(
+        deploy(replicas="-1"),
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+        id="negative replicas",
+    ),
+    pytest.param(
+        deploy(selector="other"),
+        "`selector` does not match template `labels`",
+        id="selector does not match template",
+    ),
+    pytest.param(
+        deploy(cpu="lots"),
+        'spec.template.spec.containers[0].resources.requests.cpu: Invalid value: "lots"',
+        id="malformed quantity",
+    ),
+    pytest.param(
+        service_with_port(0),
+        "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive",
+        id="service port 0",
+    ),
+    pytest.param(
+        service_with_port(70000),
+        "spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive",
+        id="service port 70000",
+    ),
+    pytest.param(
+        ingress_with_port("{number: http}"),
+        "spec.rules[0].http.paths[0].backend.service.port",
+        id="ingress port neither",
+    ),
+    pytest.param(
+        ingress_with_port("{}"),
+        "spec.rules[0].http.paths[0].backend.service.port",
+        id="ingress port empty",
+    ),
+    pytest.param(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: 'not base64!'}\n",
+        "data[password]: Invalid value",
+        id="secret data not base64",
+    ),
 ]
 
 
@@ -135,8 +165,11 @@ def test_stale_resource_version_in_a_manifest_is_a_conflict():
 
 def test_very_large_manifest_is_refused_before_parsing(settings):
     """A 10 MB manifest is refused with the size limit named; nothing is parsed or written."""
-    big = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: '" + \
-        "x" * (10 * 1024 * 1024) + "'\n"
+    big = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: '"
+        + "x" * (10 * 1024 * 1024)
+        + "'\n"
+    )
     with pytest.raises(manifests.ManifestError) as raised:
         manifests.load_text(big, "big.yaml")
     assert "Request entity too large: limit is 3145728" in str(raised.value)

@@ -29,8 +29,11 @@ def contains(actual, expected, path="") -> list[str]:
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return [f"{path}: expected {len(expected)} items, got {actual!r}"]
-        return [m for i, (a, e) in enumerate(zip(actual, expected, strict=True))
-                for m in contains(a, e, f"{path}[{i}]")]
+        return [
+            m
+            for i, (a, e) in enumerate(zip(actual, expected, strict=True))
+            for m in contains(a, e, f"{path}[{i}]")
+        ]
     return [] if actual == expected else [f"{path}: {actual!r} != {expected!r}"]
 
 
@@ -41,8 +44,18 @@ def example_documents() -> list[manifests.Document]:
 def test_examples_cover_many_kinds():
     """The demo cluster uses most of the kinds the store has."""
     used = {d.obj["kind"] for d in example_documents()}
-    assert {"Node", "Namespace", "Deployment", "Service", "Ingress", "ConfigMap", "Secret",
-            "StatefulSet", "StorageClass", "HorizontalPodAutoscaler"} <= used
+    assert {
+        "Node",
+        "Namespace",
+        "Deployment",
+        "Service",
+        "Ingress",
+        "ConfigMap",
+        "Secret",
+        "StatefulSet",
+        "StorageClass",
+        "HorizontalPodAutoscaler",
+    } <= used
 
 
 def test_demo_cluster_round_trips():
@@ -63,47 +76,109 @@ def test_demo_cluster_round_trips():
 
 
 ROUND_TRIP = [
-    pytest.param({"apiVersion": "v1", "kind": "Endpoints",
-                  "metadata": {"name": "web", "annotations": {"note": "kept verbatim\n"}},
-                  "subsets": [{"addresses": [{"ip": "10.244.1.5"}],
-                               "ports": [{"port": 80, "protocol": "TCP"}]}]}, id="Endpoints"),
-    pytest.param({"apiVersion": "v1", "kind": "PersistentVolume",
-                  "metadata": {"name": "pv-1"},
-                  "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
-                           "hostPath": {"path": "/data"}, "storageClassName": "standard"}},
-                 id="PersistentVolume"),
-    pytest.param({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                  "metadata": {"name": "data"},
-                  "spec": {"accessModes": ["ReadWriteOnce"],
-                           "resources": {"requests": {"storage": "500Mi"}}}},
-                 id="PersistentVolumeClaim"),
-    pytest.param({"apiVersion": "apps/v1", "kind": "DaemonSet",
-                  "metadata": {"name": "agent", "labels": {"app": "agent"}},
-                  "spec": {"selector": {"matchLabels": {"app": "agent"}},
-                           "template": {"metadata": {"labels": {"app": "agent"}},
-                                        "spec": {"containers": [{"name": "a",
-                                                                 "image": "busybox"}],
-                                                 "tolerations": [{"operator": "Exists"}]}}}},
-                 id="DaemonSet"),
-    pytest.param({"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                  "metadata": {"name": "rs"},
-                  "spec": {"replicas": 0, "selector": {"matchExpressions": [
-                      {"key": "app", "operator": "In", "values": ["rs"]}]},
-                      "template": {"metadata": {"labels": {"app": "rs"}},
-                                   "spec": {"containers": [{"name": "a", "image": "x"}]}}}},
-                 id="ReplicaSet with zero replicas"),
-    pytest.param({"apiVersion": "v1", "kind": "Event",
-                  "metadata": {"name": "web.1"},
-                  "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web"},
-                  "reason": "Scheduled", "message": "Successfully assigned default/web",
-                  "type": "Normal", "source": {"component": "default-scheduler"}, "count": 1,
-                  "firstTimestamp": "2026-11-26T10:00:00Z",
-                  "lastTimestamp": "2026-11-26T10:00:00Z"}, id="Event"),
-    pytest.param({"apiVersion": "v1", "kind": "ConfigMap",
-                  "metadata": {"name": "bin", "generateName": "bin-",
-                               "labels": {"app.kubernetes.io/name": "x"}},
-                  "data": {"a.txt": "hello"}, "binaryData": {"b.bin": "AAEC"}},
-                 id="ConfigMap with binaryData and extra metadata"),
+    pytest.param(
+        {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": "web", "annotations": {"note": "kept verbatim\n"}},
+            "subsets": [
+                {"addresses": [{"ip": "10.244.1.5"}], "ports": [{"port": 80, "protocol": "TCP"}]}
+            ],
+        },
+        id="Endpoints",
+    ),
+    pytest.param(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": "pv-1"},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "hostPath": {"path": "/data"},
+                "storageClassName": "standard",
+            },
+        },
+        id="PersistentVolume",
+    ),
+    pytest.param(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "500Mi"}},
+            },
+        },
+        id="PersistentVolumeClaim",
+    ),
+    pytest.param(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "agent", "labels": {"app": "agent"}},
+            "spec": {
+                "selector": {"matchLabels": {"app": "agent"}},
+                "template": {
+                    "metadata": {"labels": {"app": "agent"}},
+                    "spec": {
+                        "containers": [{"name": "a", "image": "busybox"}],
+                        "tolerations": [{"operator": "Exists"}],
+                    },
+                },
+            },
+        },
+        id="DaemonSet",
+    ),
+    pytest.param(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {"name": "rs"},
+            "spec": {
+                "replicas": 0,
+                "selector": {
+                    "matchExpressions": [{"key": "app", "operator": "In", "values": ["rs"]}]
+                },
+                "template": {
+                    "metadata": {"labels": {"app": "rs"}},
+                    "spec": {"containers": [{"name": "a", "image": "x"}]},
+                },
+            },
+        },
+        id="ReplicaSet with zero replicas",
+    ),
+    pytest.param(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "web.1"},
+            "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web"},
+            "reason": "Scheduled",
+            "message": "Successfully assigned default/web",
+            "type": "Normal",
+            "source": {"component": "default-scheduler"},
+            "count": 1,
+            "firstTimestamp": "2026-11-26T10:00:00Z",
+            "lastTimestamp": "2026-11-26T10:00:00Z",
+        },
+        id="Event",
+    ),
+    pytest.param(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "bin",
+                "generateName": "bin-",
+                "labels": {"app.kubernetes.io/name": "x"},
+            },
+            "data": {"a.txt": "hello"},
+            "binaryData": {"b.bin": "AAEC"},
+        },
+        id="ConfigMap with binaryData and extra metadata",
+    ),
 ]
 
 
@@ -119,8 +194,23 @@ def test_kind_round_trips(obj):
 
 def test_every_kind_is_registered():
     """The registry covers every kind the issue names."""
-    expected = {"Namespace", "Node", "Pod", "Service", "Endpoints", "Ingress", "ConfigMap",
-                "Secret", "PersistentVolume", "PersistentVolumeClaim", "StorageClass",
-                "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet",
-                "HorizontalPodAutoscaler", "Event"}
+    expected = {
+        "Namespace",
+        "Node",
+        "Pod",
+        "Service",
+        "Endpoints",
+        "Ingress",
+        "ConfigMap",
+        "Secret",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "StorageClass",
+        "Deployment",
+        "ReplicaSet",
+        "StatefulSet",
+        "DaemonSet",
+        "HorizontalPodAutoscaler",
+        "Event",
+    }
     assert {k.kind for k in kinds.KINDS} == expected

@@ -65,8 +65,11 @@ def test_change_log_is_gapless_under_concurrent_writers():
             write.create(configmap(f"cm-{i}-{j}", n=str(j)))
 
     assert run_threads(writers, create_many) == []
-    revisions = list(Change.objects.filter(revision__gt=start)
-                     .order_by("revision").values_list("revision", flat=True))
+    revisions = list(
+        Change.objects.filter(revision__gt=start)
+        .order_by("revision")
+        .values_list("revision", flat=True)
+    )
     assert revisions == list(range(start + 1, start + 1 + writers * each))
     assert current_revision() == start + writers * each
 

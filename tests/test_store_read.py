@@ -31,37 +31,55 @@ def names(result) -> list[str]:
     return [f"{o['metadata']['namespace']}/{o['metadata']['name']}" for o in items]
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    pytest.param("", ["default/api-1", "default/web-1", "default/web-2", "shop/db-1",
-                      "shop/plain"], id="no selector: everything in key order"),
-    pytest.param("app=web", ["default/web-1", "default/web-2"], id="equals"),
-    pytest.param("app==web", ["default/web-1", "default/web-2"], id="double equals"),
-    pytest.param("app!=web", ["default/api-1", "shop/db-1", "shop/plain"],
-                 id="not equals matches objects without the key"),
-    pytest.param("app in (api,db)", ["default/api-1", "shop/db-1"], id="in"),
-    pytest.param("app notin (web,api)", ["shop/db-1", "shop/plain"], id="notin"),
-    pytest.param("tier", ["default/api-1", "default/web-1", "default/web-2"], id="exists"),
-    pytest.param("!tier", ["shop/db-1", "shop/plain"], id="does not exist"),
-    pytest.param("app=web,tier=front", ["default/web-1", "default/web-2"], id="and"),
-    pytest.param("app=web,tier=back", [], id="and with no match"),
-])
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        pytest.param(
+            "",
+            ["default/api-1", "default/web-1", "default/web-2", "shop/db-1", "shop/plain"],
+            id="no selector: everything in key order",
+        ),
+        pytest.param("app=web", ["default/web-1", "default/web-2"], id="equals"),
+        pytest.param("app==web", ["default/web-1", "default/web-2"], id="double equals"),
+        pytest.param(
+            "app!=web",
+            ["default/api-1", "shop/db-1", "shop/plain"],
+            id="not equals matches objects without the key",
+        ),
+        pytest.param("app in (api,db)", ["default/api-1", "shop/db-1"], id="in"),
+        pytest.param("app notin (web,api)", ["shop/db-1", "shop/plain"], id="notin"),
+        pytest.param("tier", ["default/api-1", "default/web-1", "default/web-2"], id="exists"),
+        pytest.param("!tier", ["shop/db-1", "shop/plain"], id="does not exist"),
+        pytest.param("app=web,tier=front", ["default/web-1", "default/web-2"], id="and"),
+        pytest.param("app=web,tier=back", [], id="and with no match"),
+    ],
+)
 def test_label_selectors(pods, selector, expected):
     """Label selectors follow Kubernetes semantics across all namespaces."""
     assert names(read.list_objects("pods", None, selector)) == expected
 
 
-@pytest.mark.parametrize(("selector", "expected"), [
-    pytest.param("spec.nodeName=worker-1", ["default/api-1", "default/web-1"], id="node"),
-    pytest.param("spec.nodeName=", ["default/web-2", "shop/db-1", "shop/plain"],
-                 id="unscheduled"),
-    pytest.param("metadata.name=db-1", ["shop/db-1"], id="name"),
-    pytest.param("metadata.namespace!=default", ["shop/db-1", "shop/plain"], id="namespace !="),
-    pytest.param("status.phase=Pending,spec.nodeName!=worker-1",
-                 ["default/web-2", "shop/db-1", "shop/plain"], id="phase and node"),
-    pytest.param("spec.restartPolicy=Always", ["default/api-1", "default/web-1",
-                                               "default/web-2", "shop/db-1", "shop/plain"],
-                 id="a field without a column"),
-])
+@pytest.mark.parametrize(
+    ("selector", "expected"),
+    [
+        pytest.param("spec.nodeName=worker-1", ["default/api-1", "default/web-1"], id="node"),
+        pytest.param(
+            "spec.nodeName=", ["default/web-2", "shop/db-1", "shop/plain"], id="unscheduled"
+        ),
+        pytest.param("metadata.name=db-1", ["shop/db-1"], id="name"),
+        pytest.param("metadata.namespace!=default", ["shop/db-1", "shop/plain"], id="namespace !="),
+        pytest.param(
+            "status.phase=Pending,spec.nodeName!=worker-1",
+            ["default/web-2", "shop/db-1", "shop/plain"],
+            id="phase and node",
+        ),
+        pytest.param(
+            "spec.restartPolicy=Always",
+            ["default/api-1", "default/web-1", "default/web-2", "shop/db-1", "shop/plain"],
+            id="a field without a column",
+        ),
+    ],
+)
 def test_field_selectors(pods, selector, expected):
     """Field selectors filter on the pod's node, name, namespace and phase."""
     assert names(read.list_objects("pods", None, field_selector=selector)) == expected

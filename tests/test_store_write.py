@@ -26,8 +26,14 @@ def test_create_assigns_identity_revision_and_logs_added():
     assert meta["generation"] == 1
     assert len(meta["uid"]) == 36 and meta["creationTimestamp"].endswith("Z")
     [change] = changes_after(before)
-    assert (change.revision, change.type, change.kind, change.namespace, change.name,
-            change.actor) == (before + 1, "ADDED", "Deployment", "default", "web", "tester")
+    assert (
+        change.revision,
+        change.type,
+        change.kind,
+        change.namespace,
+        change.name,
+        change.actor,
+    ) == (before + 1, "ADDED", "Deployment", "default", "web", "tester")
     assert change.object == created
     assert Deployment.objects.get(name="web").replicas == 2
 
@@ -36,8 +42,10 @@ def test_create_applies_api_defaults():
     """Defaults are applied on create as the apiserver does (strategy, history limit, protocol)."""
     created = write.create(deployment("web"))
     spec = created["spec"]
-    assert spec["strategy"] == {"type": "RollingUpdate",
-                                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+    }
     assert spec["revisionHistoryLimit"] == 10
     assert spec["progressDeadlineSeconds"] == 600
     assert spec["template"]["spec"]["restartPolicy"] == "Always"
@@ -83,10 +91,13 @@ def test_noop_update_changes_no_revision_and_logs_nothing():
 def test_spec_change_bumps_generation_metadata_change_does_not():
     """generation moves only when the spec does; every change moves resourceVersion."""
     created = write.create(deployment("web"))
-    labelled = write.patch("deployments", "default", "web",
-                           {"metadata": {"labels": {"team": "shop"}}})
+    labelled = write.patch(
+        "deployments", "default", "web", {"metadata": {"labels": {"team": "shop"}}}
+    )
     assert labelled["metadata"]["generation"] == 1
-    assert int(labelled["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
+    assert int(labelled["metadata"]["resourceVersion"]) > int(
+        created["metadata"]["resourceVersion"]
+    )
     scaled = write.patch("deployments", "default", "web", {"spec": {"replicas": 5}})
     assert scaled["metadata"]["generation"] == 2
     assert Deployment.objects.get(name="web").replicas == 5
@@ -102,7 +113,8 @@ def test_stale_resource_version_is_a_conflict_and_writes_nothing():
         write.update(stale)
     assert str(raised.value) == (
         'Operation cannot be fulfilled on deployments.apps "web": the object has been modified; '
-        "please apply your changes to the latest version and try again")
+        "please apply your changes to the latest version and try again"
+    )
     assert raised.value.code == 409
     assert current_revision() == before
     assert read.get("deployments", "default", "web")["spec"]["replicas"] == 3
@@ -116,7 +128,9 @@ def test_invalid_update_is_rejected_whole():
     bad["metadata"] = {**created["metadata"], "labels": {"new": "label"}}
     with pytest.raises(Invalid) as raised:
         write.update(bad)
-    assert "spec.replicas: Invalid value: -1: must be greater than or equal to 0" in str(raised.value)
+    assert "spec.replicas: Invalid value: -1: must be greater than or equal to 0" in str(
+        raised.value
+    )
     stored = read.get("deployments", "default", "web")
     assert stored == created
 
@@ -128,8 +142,9 @@ def test_main_update_keeps_status_and_status_update_keeps_spec():
     unchanged = write.update(with_status)
     assert unchanged["status"] == {} and unchanged == created
 
-    status_only = dict(created, spec={**created["spec"], "replicas": 7},
-                       status={"replicas": 2, "readyReplicas": 2})
+    status_only = dict(
+        created, spec={**created["spec"], "replicas": 7}, status={"replicas": 2, "readyReplicas": 2}
+    )
     updated = write.update_status(status_only, actor="deployment-controller")
     assert updated["spec"]["replicas"] == 2
     assert updated["status"] == {"replicas": 2, "readyReplicas": 2}
@@ -184,8 +199,13 @@ def test_foreground_deletion_waits_for_its_finalizer():
     marked = write.delete("deployments", "default", "web", propagation="Foreground")
     assert marked["metadata"]["finalizers"] == ["foregroundDeletion"]
     assert Deployment.objects.filter(name="web").exists()
-    write.patch("deployments", "default", "web", {"metadata": {"finalizers": None}},
-                actor="garbage-collector")
+    write.patch(
+        "deployments",
+        "default",
+        "web",
+        {"metadata": {"finalizers": None}},
+        actor="garbage-collector",
+    )
     assert not Deployment.objects.filter(name="web").exists()
     assert Change.objects.filter(kind="Deployment", name="web").last().type == "DELETED"
 
@@ -223,8 +243,13 @@ def test_services_get_distinct_cluster_ips_and_node_ports():
 def test_json_patch_and_merge_patch():
     """Both RFC patch formats go through the same validated path."""
     write.create(deployment("web"))
-    patched = write.patch("deployments", "default", "web",
-                          [{"op": "replace", "path": "/spec/replicas", "value": 4}], "json")
+    patched = write.patch(
+        "deployments",
+        "default",
+        "web",
+        [{"op": "replace", "path": "/spec/replicas", "value": 4}],
+        "json",
+    )
     assert patched["spec"]["replicas"] == 4
     with pytest.raises(Invalid):
         write.patch("deployments", "default", "web", {"spec": {"replicas": -3}})
@@ -271,4 +296,4 @@ def test_service_names_must_start_with_a_letter():
     """Service names are DNS-1035 labels."""
     with pytest.raises(Invalid) as raised:
         write.create(service("1web"))
-    assert "metadata.name: Invalid value: \"1web\": a DNS-1035 label" in str(raised.value)
+    assert 'metadata.name: Invalid value: "1web": a DNS-1035 label' in str(raised.value)

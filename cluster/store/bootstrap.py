@@ -33,8 +33,9 @@ def ensure_system_objects() -> int:
     existing = set(Namespace.objects.values_list("name", flat=True))
     for name in SYSTEM_NAMESPACES:
         if name not in existing:
-            created += _create({"apiVersion": "v1", "kind": "Namespace",
-                                "metadata": {"name": name}})
+            created += _create(
+                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+            )
     if not Service.objects.filter(namespace="default", name="kubernetes").exists():
         created += _create(KUBERNETES_SERVICE)
     return created

@@ -46,11 +46,36 @@ LABEL_METADATA_NAME = "kubernetes.io/metadata.name"
 
 # Every key that names a volume source; a volume with none of them becomes an emptyDir.
 VOLUME_SOURCES = (
-    "emptyDir", "hostPath", "gitRepo", "gcePersistentDisk", "awsElasticBlockStore", "secret",
-    "nfs", "iscsi", "glusterfs", "flocker", "persistentVolumeClaim", "rbd", "cinder", "cephfs",
-    "quobyte", "downwardAPI", "fc", "flexVolume", "configMap", "azureFile", "vsphereVolume",
-    "photonPersistentDisk", "portworxVolume", "azureDisk", "storageos", "projected", "scaleIO",
-    "csi", "ephemeral", "image",
+    "emptyDir",
+    "hostPath",
+    "gitRepo",
+    "gcePersistentDisk",
+    "awsElasticBlockStore",
+    "secret",
+    "nfs",
+    "iscsi",
+    "glusterfs",
+    "flocker",
+    "persistentVolumeClaim",
+    "rbd",
+    "cinder",
+    "cephfs",
+    "quobyte",
+    "downwardAPI",
+    "fc",
+    "flexVolume",
+    "configMap",
+    "azureFile",
+    "vsphereVolume",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "azureDisk",
+    "storageos",
+    "projected",
+    "scaleIO",
+    "csi",
+    "ephemeral",
+    "image",
 )
 
 
@@ -181,8 +206,12 @@ def _probe(probe: Obj | None) -> None:
     """SetDefaults_Probe: timeout 1s, period 10s, success 1, failure 3 (0 counts as unset)."""
     if probe is None:
         return
-    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10),
-                       ("successThreshold", 1), ("failureThreshold", 3)):
+    for key, value in (
+        ("timeoutSeconds", 1),
+        ("periodSeconds", 10),
+        ("successThreshold", 1),
+        ("failureThreshold", 3),
+    ):
         if probe.get(key) in (None, 0):
             probe[key] = value
     _http_get(_dict(probe, "httpGet", create=False))
@@ -237,8 +266,11 @@ def _volume(volume: Obj) -> None:
     for source in _dicts(_dict(volume, "projected", create=False), "sources"):
         for item in _dicts(_dict(source, "downwardAPI", create=False), "items"):
             _default(_dict(item, "fieldRef", create=False), "apiVersion", "v1")
-        _default_if_missing(_dict(source, "serviceAccountToken", create=False),
-                            "expirationSeconds", SERVICE_ACCOUNT_TOKEN_EXPIRATION_SECONDS)
+        _default_if_missing(
+            _dict(source, "serviceAccountToken", create=False),
+            "expirationSeconds",
+            SERVICE_ACCOUNT_TOKEN_EXPIRATION_SECONDS,
+        )
     template = _dict(_dict(volume, "ephemeral", create=False), "volumeClaimTemplate", False)
     _pvc_spec(_dict(template, "spec", create=False))
 
@@ -254,8 +286,9 @@ def _pod_spec(spec: Obj | None, *, is_pod: bool) -> None:
     _default(spec, "dnsPolicy", "ClusterFirst")
     _default(spec, "restartPolicy", "Always")
     _default_if_missing(spec, "securityContext", {})
-    _default_if_missing(spec, "terminationGracePeriodSeconds",
-                        DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+    _default_if_missing(
+        spec, "terminationGracePeriodSeconds", DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS
+    )
     _default(spec, "schedulerName", DEFAULT_SCHEDULER_NAME)
     if is_pod:
         _default_if_missing(spec, "enableServiceLinks", True)
@@ -372,18 +405,32 @@ def _horizontal_pod_autoscaler(obj: Obj) -> None:
         return
     _default_if_missing(spec, "minReplicas", 1)
     if not spec.get("metrics"):
-        spec["metrics"] = [{
-            "type": "Resource",
-            "resource": {"name": "cpu", "target": {
-                "type": "Utilization", "averageUtilization": DEFAULT_HPA_CPU_UTILIZATION}},
-        }]
+        spec["metrics"] = [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {
+                        "type": "Utilization",
+                        "averageUtilization": DEFAULT_HPA_CPU_UTILIZATION,
+                    },
+                },
+            }
+        ]
     behavior = _dict(spec, "behavior", create=False)
     if behavior is not None:
-        up = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max", "policies": [
-            {"type": "Pods", "value": 4, "periodSeconds": 15},
-            {"type": "Percent", "value": 100, "periodSeconds": 15}]}
-        down = {"selectPolicy": "Max", "policies": [
-            {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+        up = {
+            "stabilizationWindowSeconds": 0,
+            "selectPolicy": "Max",
+            "policies": [
+                {"type": "Pods", "value": 4, "periodSeconds": 15},
+                {"type": "Percent", "value": 100, "periodSeconds": 15},
+            ],
+        }
+        down = {
+            "selectPolicy": "Max",
+            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+        }
         for key, rules in (("scaleUp", up), ("scaleDown", down)):
             given = behavior.get(key)
             if isinstance(given, dict):
@@ -408,7 +455,8 @@ def _service(obj: Obj) -> None:
         client_ip = config.get("clientIP") if isinstance(config, dict) else None
         if not isinstance(client_ip, dict) or client_ip.get("timeoutSeconds") is None:
             spec["sessionAffinityConfig"] = {
-                "clientIP": {"timeoutSeconds": DEFAULT_CLIENT_IP_AFFINITY_SECONDS}}
+                "clientIP": {"timeoutSeconds": DEFAULT_CLIENT_IP_AFFINITY_SECONDS}
+            }
     _default(spec, "type", "ClusterIP")
     for port in _dicts(spec, "ports"):
         _default(port, "protocol", "TCP")
@@ -416,7 +464,8 @@ def _service(obj: Obj) -> None:
             port["targetPort"] = port.get("port")
     service_type = spec.get("type")
     externally_accessible = service_type in ("NodePort", "LoadBalancer") or (
-        service_type == "ClusterIP" and bool(spec.get("externalIPs")))
+        service_type == "ClusterIP" and bool(spec.get("externalIPs"))
+    )
     if externally_accessible:
         _default(spec, "externalTrafficPolicy", "Cluster")
     if service_type in ("ClusterIP", "NodePort", "LoadBalancer"):
@@ -563,13 +612,15 @@ def preserve_allocated_fields(old: Any, new: Any) -> Any:
         if new_spec.get(key) in (None, "", []) and old_spec.get(key) not in (None, "", []):
             new_spec[key] = copy.deepcopy(old_spec[key])
     if new_spec.get("type") in ("NodePort", "LoadBalancer"):
-        allocated = {(p.get("port"), p.get("protocol") or "TCP"): p.get("nodePort")
-                     for p in _dicts(old_spec, "ports") if p.get("nodePort")}
+        allocated = {
+            (p.get("port"), p.get("protocol") or "TCP"): p.get("nodePort")
+            for p in _dicts(old_spec, "ports")
+            if p.get("nodePort")
+        }
         for port in _dicts(new_spec, "ports"):
             key = (port.get("port"), port.get("protocol") or "TCP")
             if port.get("nodePort") in (None, 0) and key in allocated:
                 port["nodePort"] = allocated[key]
-        if new_spec.get("healthCheckNodePort") in (None, 0) and old_spec.get(
-                "healthCheckNodePort"):
+        if new_spec.get("healthCheckNodePort") in (None, 0) and old_spec.get("healthCheckNodePort"):
             new_spec["healthCheckNodePort"] = old_spec["healthCheckNodePort"]
     return result

@@ -174,7 +174,9 @@ class Conflict(StoreError):
             "the object has been modified; please apply your changes to the latest version "
             "and try again"
         )
-        message = f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": {detail}'
+        message = (
+            f'Operation cannot be fulfilled on {_qualified(resource, group)} "{name}": {detail}'
+        )
         super().__init__(message, details=_details(resource, group, name))
 
 

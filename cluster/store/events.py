@@ -48,15 +48,38 @@ def record(
     now: dt.datetime | None = None,
 ) -> Obj:
     """Record (or aggregate) an event about ``obj`` from ``component``; returns the Event."""
+    return record_reference(
+        involved_object(obj, field_path),
+        reason,
+        message,
+        type=type,
+        component=component,
+        host=host,
+        now=now,
+    )
+
+
+def record_reference(
+    involved: Obj,
+    reason: str,
+    message: str,
+    *,
+    type: str = "Normal",
+    component: str,
+    host: str = "",
+    now: dt.datetime | None = None,
+) -> Obj:
+    """Record (or aggregate) an event about the object ``involved`` refers to."""
     from cluster import clock
 
     now = (now or clock.now_datetime()).replace(microsecond=0)
-    involved = involved_object(obj, field_path)
+    involved = {k: v for k, v in involved.items() if v not in (None, "")}
+    involved.setdefault("uid", "")
     namespace = involved.get("namespace") or "default"
     existing = (
         Event.objects.filter(
             namespace=namespace,
-            involved_uid=involved["uid"],
+            involved_uid=involved.get("uid", ""),
             involved_name=involved["name"],
             reason=reason,
             type=type,

@@ -31,8 +31,15 @@ _COLUMN_METADATA = {
     "finalizers",
 }
 # Metadata a client may not set: the server owns it.
-SERVER_METADATA = {"uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-                   "deletionGracePeriodSeconds", "selfLink"}
+SERVER_METADATA = {
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+}
 
 
 def format_time(value: dt.datetime | None) -> str | None:
@@ -129,7 +136,8 @@ def content_of(obj: dict[str, Any], kind: Kind) -> tuple[dict, dict, dict]:
     body = {
         k: v
         for k, v in obj.items()
-        if k not in {"apiVersion", "kind", "metadata", "status"} and (k != "spec" or not kind.has_spec)
+        if k not in {"apiVersion", "kind", "metadata", "status"}
+        and (k != "spec" or not kind.has_spec)
     }
     return (
         copy.deepcopy(spec) if isinstance(spec, dict) else {},

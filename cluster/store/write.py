@@ -145,8 +145,9 @@ def patch(
             raise BadRequest("the patch did not produce an object")
         return patched
 
-    return mutate(kind, namespace, name, change, actor=actor, subresource=subresource,
-                  dry_run=dry_run)
+    return mutate(
+        kind, namespace, name, change, actor=actor, subresource=subresource, dry_run=dry_run
+    )
 
 
 def delete(
@@ -174,8 +175,16 @@ def delete(
     """
     kind = _kind(kind)
     if propagation not in (None, "Background", "Foreground", "Orphan"):
-        raise Invalid("DeleteOptions", "", "", [FieldError.not_supported(
-            "propagationPolicy", propagation, ["Foreground", "Background", "Orphan"])])
+        raise Invalid(
+            "DeleteOptions",
+            "",
+            "",
+            [
+                FieldError.not_supported(
+                    "propagationPolicy", propagation, ["Foreground", "Background", "Orphan"]
+                )
+            ],
+        )
 
     def run() -> Obj:
         row = _lock(kind, namespace, name)
@@ -223,8 +232,12 @@ def json_patch(target: Any, operations: Any) -> Any:
     try:
         return jsonpatch.JsonPatch(operations).apply(target)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as error:
-        raise Invalid(target.get("kind", ""), "", _meta(target).get("name", ""),
-                      [FieldError.invalid("patch", operations, str(error))]) from None
+        raise Invalid(
+            target.get("kind", ""),
+            "",
+            _meta(target).get("name", ""),
+            [FieldError.invalid("patch", operations, str(error))],
+        ) from None
 
 
 # The REST API registers strategic merge patch and apply patch here.
@@ -320,8 +333,7 @@ def _check_namespace(kind: Kind, namespace: str) -> None:
         raise NotFound("namespaces", "", namespace)
     if found[0] is not None:
         raise Forbidden(
-            f"unable to create new content in namespace {namespace} because it is being "
-            f"terminated",
+            f"unable to create new content in namespace {namespace} because it is being terminated",
             details={"name": namespace, "kind": "namespaces"},
         )
 
@@ -354,8 +366,11 @@ def _initial_status(kind: Kind, obj: Obj) -> dict[str, Any] | None:
 def _qos_class(spec: dict) -> str:
     """Guaranteed when every container's requests equal its limits for cpu and memory,
     BestEffort when none sets any, Burstable otherwise (as the kubelet computes it)."""
-    containers = [c for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
-                  if isinstance(c, dict)]
+    containers = [
+        c
+        for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
+        if isinstance(c, dict)
+    ]
     any_set = False
     guaranteed = bool(containers)
     for container in containers:
@@ -387,8 +402,9 @@ def _create(kind: Kind, obj: Obj, actor: str) -> Obj:
     obj = copy.deepcopy(obj)
     meta = obj.setdefault("metadata", {})
     if not isinstance(meta, dict):
-        raise Invalid(kind.kind, kind.group, "", [
-            FieldError.invalid("metadata", meta, "must be an object")])
+        raise Invalid(
+            kind.kind, kind.group, "", [FieldError.invalid("metadata", meta, "must be an object")]
+        )
     for key in SERVER_METADATA:
         meta.pop(key, None)
     if kind.namespaced:
@@ -426,7 +442,12 @@ def _replace(kind: Kind, obj: Obj, actor: str, subresource: str | None) -> Obj:
     meta = _meta(obj)
     name = meta.get("name")
     if not name:
-        raise Invalid(kind.kind, kind.group, "", [FieldError.required("metadata.name", "name or generateName is required")])
+        raise Invalid(
+            kind.kind,
+            kind.group,
+            "",
+            [FieldError.required("metadata.name", "name or generateName is required")],
+        )
     namespace = (meta.get("namespace") or "default") if kind.namespaced else ""
     row = _lock(kind, namespace, name)
     current = to_dict(row, kind)
@@ -436,18 +457,26 @@ def _replace(kind: Kind, obj: Obj, actor: str, subresource: str | None) -> Obj:
 def _check_preconditions(kind: Kind, row, preconditions: dict[str, Any]) -> None:
     uid = preconditions.get("uid")
     if uid and str(uid) != str(row.uid):
-        raise Conflict(kind.plural, kind.group, row.name,
-                       f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
-                       f"{row.uid}")
+        raise Conflict(
+            kind.plural,
+            kind.group,
+            row.name,
+            f"Precondition failed: UID in precondition: {uid}, UID in object meta: {row.uid}",
+        )
     rv = preconditions.get("resourceVersion")
     if rv and str(rv) != str(row.resource_version):
-        raise Conflict(kind.plural, kind.group, row.name,
-                       f"Precondition failed: ResourceVersion in precondition: {rv}, "
-                       f"ResourceVersion in object meta: {row.resource_version}")
+        raise Conflict(
+            kind.plural,
+            kind.group,
+            row.name,
+            f"Precondition failed: ResourceVersion in precondition: {rv}, "
+            f"ResourceVersion in object meta: {row.resource_version}",
+        )
 
 
-def _apply_update(kind: Kind, row, current: Obj, proposed: Obj, actor: str,
-                  subresource: str | None) -> Obj:
+def _apply_update(
+    kind: Kind, row, current: Obj, proposed: Obj, actor: str, subresource: str | None
+) -> Obj:
     if not isinstance(proposed, dict):
         raise BadRequest("the object must be a JSON/YAML mapping")
     new_meta = proposed.get("metadata")
@@ -457,17 +486,26 @@ def _apply_update(kind: Kind, row, current: Obj, proposed: Obj, actor: str,
     if rv not in (None, "") and str(rv) != str(row.resource_version):
         raise Conflict(kind.plural, kind.group, row.name)
     if new_meta.get("uid") and str(new_meta["uid"]) != str(row.uid):
-        raise Conflict(kind.plural, kind.group, row.name,
-                       f"Precondition failed: UID in precondition: {new_meta['uid']}, "
-                       f"UID in object meta: {row.uid}")
-    if proposed.get("apiVersion", current["apiVersion"]) != current["apiVersion"] or \
-            proposed.get("kind", current["kind"]) != current["kind"]:
-        raise BadRequest(f"the object's apiVersion/kind must stay "
-                         f"{current['apiVersion']}/{current['kind']}")
+        raise Conflict(
+            kind.plural,
+            kind.group,
+            row.name,
+            f"Precondition failed: UID in precondition: {new_meta['uid']}, "
+            f"UID in object meta: {row.uid}",
+        )
+    if (
+        proposed.get("apiVersion", current["apiVersion"]) != current["apiVersion"]
+        or proposed.get("kind", current["kind"]) != current["kind"]
+    ):
+        raise BadRequest(
+            f"the object's apiVersion/kind must stay {current['apiVersion']}/{current['kind']}"
+        )
     proposed["apiVersion"], proposed["kind"] = current["apiVersion"], current["kind"]
     if new_meta.get("name", row.name) != row.name:
-        raise BadRequest(f'the name of the object ({new_meta.get("name")}) does not match the '
-                         f'name on the URL ({row.name})')
+        raise BadRequest(
+            f"the name of the object ({new_meta.get('name')}) does not match the "
+            f"name on the URL ({row.name})"
+        )
 
     # What each kind of update may touch (the apiserver's PrepareForUpdate).
     if subresource == "status":
@@ -475,7 +513,9 @@ def _apply_update(kind: Kind, row, current: Obj, proposed: Obj, actor: str,
         merged["status"] = proposed.get("status") or {}
         proposed = merged
     else:
-        if kind.status_subresource:
+        # ``binding`` (the scheduler's pods/binding) sets spec.nodeName and the PodScheduled
+        # condition together; any other update leaves status to the status subresource.
+        if kind.status_subresource and subresource != "binding":
             proposed["status"] = copy.deepcopy(current.get("status") or {})
         meta = proposed["metadata"]
         for key in SERVER_METADATA:
@@ -502,13 +542,17 @@ def _apply_update(kind: Kind, row, current: Obj, proposed: Obj, actor: str,
     if _same(current, proposed):
         return current
 
-    spec_changed = (proposed.get("spec") != current.get("spec") or
-                    _body(proposed) != _body(current))
+    spec_changed = proposed.get("spec") != current.get("spec") or _body(proposed) != _body(current)
     fill(row, proposed, kind)
-    if spec_changed and subresource != "status":
+    if spec_changed and subresource not in ("status", "binding"):
         row.generation = (row.generation or 0) + 1
-    if row.deletion_timestamp is not None and not row.finalizers and \
-            not row.deletion_grace_period_seconds:
+    namespace_pending = kind.kind == "Namespace" and (row.spec or {}).get("finalizers")
+    if (
+        row.deletion_timestamp is not None
+        and not row.finalizers
+        and not row.deletion_grace_period_seconds
+        and not namespace_pending
+    ):
         # The last finalizer is gone from an object being deleted: it goes now.
         return _remove(kind, row, actor)
     row.resource_version = _next_revision()
@@ -519,24 +563,37 @@ def _apply_update(kind: Kind, row, current: Obj, proposed: Obj, actor: str,
 
 
 def _body(obj: Obj) -> dict:
-    return {k: v for k, v in obj.items()
-            if k not in {"apiVersion", "kind", "metadata", "spec", "status"}}
+    return {
+        k: v
+        for k, v in obj.items()
+        if k not in {"apiVersion", "kind", "metadata", "spec", "status"}
+    }
 
 
 def _same(current: Obj, proposed: Obj) -> bool:
     """True when the write would change nothing (server-owned metadata aside)."""
+
     def comparable(obj: Obj) -> Obj:
         trimmed = dict(obj)
-        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
-                if k not in {"resourceVersion", "managedFields"} and v not in (None, {}, [])}
+        meta = {
+            k: v
+            for k, v in (obj.get("metadata") or {}).items()
+            if k not in {"resourceVersion", "managedFields"} and v not in (None, {}, [])
+        }
         trimmed["metadata"] = meta
         return trimmed
 
     return comparable(current) == comparable(proposed)
 
 
-def _delete(kind: Kind, row, current: Obj, propagation: str | None,
-            grace_period_seconds: int | None, actor: str) -> Obj:
+def _delete(
+    kind: Kind,
+    row,
+    current: Obj,
+    propagation: str | None,
+    grace_period_seconds: int | None,
+    actor: str,
+) -> Obj:
     finalizers = list(row.finalizers or [])
     wanted = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(propagation or "")
     if wanted and wanted not in finalizers:
@@ -605,9 +662,18 @@ def _allocate_service(obj: Obj, current: Obj | None) -> None:
         if current is None:
             taken = Service.objects.filter(cluster_ip=requested).exists()
             if taken:
-                raise Invalid("Service", "", name, [FieldError.invalid(
-                    "spec.clusterIPs", [requested],
-                    f"failed to allocate IP {requested}: provided IP is already allocated")])
+                raise Invalid(
+                    "Service",
+                    "",
+                    name,
+                    [
+                        FieldError.invalid(
+                            "spec.clusterIPs",
+                            [requested],
+                            f"failed to allocate IP {requested}: provided IP is already allocated",
+                        )
+                    ],
+                )
         spec["clusterIP"] = requested
     elif not requested:
         used = set(Service.objects.exclude(cluster_ip="").values_list("cluster_ip", flat=True))
@@ -615,8 +681,11 @@ def _allocate_service(obj: Obj, current: Obj | None) -> None:
     if spec.get("clusterIP"):
         spec["clusterIPs"] = [spec["clusterIP"]]
     if service_type in ("NodePort", "LoadBalancer"):
-        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
-                     for p in old_spec.get("ports") or [] if isinstance(p, dict)}
+        old_ports = {
+            (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+            for p in old_spec.get("ports") or []
+            if isinstance(p, dict)
+        }
         used_ports: set[int] | None = None
         for port in spec.get("ports") or []:
             if not isinstance(port, dict) or port.get("nodePort"):
@@ -647,12 +716,18 @@ def _drop_type_dependent_fields(old: dict, new: Any) -> None:
             new.pop(field, None)
     node_ports_used = service_type in ("NodePort", "LoadBalancer")
     if not node_ports_used:
-        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
-                     for p in old.get("ports") or [] if isinstance(p, dict)}
+        old_ports = {
+            (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+            for p in old.get("ports") or []
+            if isinstance(p, dict)
+        }
         for port in new.get("ports") or []:
-            if isinstance(port, dict) and port.get("nodePort") is not None and \
-                    old_ports.get((port.get("port"), port.get("protocol", "TCP"))) == \
-                    port["nodePort"]:
+            if (
+                isinstance(port, dict)
+                and port.get("nodePort") is not None
+                and old_ports.get((port.get("port"), port.get("protocol", "TCP")))
+                == port["nodePort"]
+            ):
                 port.pop("nodePort")
         for field in ("externalTrafficPolicy", "healthCheckNodePort"):
             if unchanged(field):
@@ -666,9 +741,9 @@ def _drop_type_dependent_fields(old: dict, new: Any) -> None:
 def _used_node_ports() -> set[int]:
     used: set[int] = set()
     for spec in Service.objects.filter(type__in=["NodePort", "LoadBalancer"]).values_list(
-            "spec", flat=True):
+        "spec", flat=True
+    ):
         for port in (spec or {}).get("ports") or []:
             if isinstance(port, dict) and isinstance(port.get("nodePort"), int):
                 used.add(port["nodePort"])
     return used
-

@@ -11,10 +11,16 @@ class Command(BaseCommand):
     help = "Create or update every object in the manifests; if any is invalid, nothing is applied."
 
     def add_arguments(self, parser):
-        parser.add_argument("-f", "--filename", action="append", required=True,
-                            help="a YAML/JSON file, a directory of them, or - for stdin")
-        parser.add_argument("--dry-run", action="store_true",
-                            help="validate and report without writing anything")
+        parser.add_argument(
+            "-f",
+            "--filename",
+            action="append",
+            required=True,
+            help="a YAML/JSON file, a directory of them, or - for stdin",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="validate and report without writing anything"
+        )
 
     def handle(self, *args, filename, dry_run, **options):
         try:

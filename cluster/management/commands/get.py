@@ -4,8 +4,8 @@ import json
 
 import yaml
 from django.core.management.base import BaseCommand, CommandError
-from cluster import clock
 
+from cluster import clock
 from cluster.store import kinds, read
 from cluster.store.errors import StoreError
 from cluster.store.tables import render_text
@@ -28,15 +28,15 @@ class Command(BaseCommand):
         try:
             kind = kinds.by_name(o["kind"])
         except kinds.UnknownKind:
-            raise CommandError(
-                f'the server doesn\'t have a resource type "{o["kind"]}"') from None
+            raise CommandError(f'the server doesn\'t have a resource type "{o["kind"]}"') from None
         namespace = None if o["all_namespaces"] else o["namespace"]
         try:
             if o["name"]:
                 objects = [read.get(kind, namespace or "default", o["name"])]
             else:
-                objects = read.list_objects(kind, namespace, o["selector"],
-                                            o["field_selector"]).items
+                objects = read.list_objects(
+                    kind, namespace, o["selector"], o["field_selector"]
+                ).items
         except StoreError as error:
             raise CommandError(f"Error from server ({error.reason}): {error.message}") from None
         self.stdout.write(self.render(kind, objects, o, namespace))
@@ -51,16 +51,27 @@ class Command(BaseCommand):
             data = objects[0] if single else _as_list(kind, objects)
             return json.dumps(data, indent=4, ensure_ascii=False)
         if output == "name":
-            return "\n".join(f"{kind.singular}{'.' + kind.group if kind.group else ''}/"
-                             f"{obj['metadata']['name']}" for obj in objects)
+            return "\n".join(
+                f"{kind.singular}{'.' + kind.group if kind.group else ''}/{obj['metadata']['name']}"
+                for obj in objects
+            )
         if not objects:
             where = f" in {namespace} namespace" if namespace and kind.namespaced else ""
             return f"No resources found{where}."
-        return render_text(kind.kind, objects, clock.now_datetime(), wide=output == "wide",
-                           all_namespaces=namespace is None and kind.namespaced,
-                           show_labels=o["show_labels"])
+        return render_text(
+            kind.kind,
+            objects,
+            clock.now_datetime(),
+            wide=output == "wide",
+            all_namespaces=namespace is None and kind.namespaced,
+            show_labels=o["show_labels"],
+        )
 
 
 def _as_list(kind, objects):
-    return {"apiVersion": "v1", "kind": "List", "items": objects,
-            "metadata": {"resourceVersion": ""}}
+    return {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": objects,
+        "metadata": {"resourceVersion": ""},
+    }

@@ -93,8 +93,13 @@ def as_list(value: Any, path: str, errors: list[FieldError], *, required: bool =
     return []
 
 
-def dicts(value: Any, path: str, errors: list[FieldError], *, required: bool = False,
-          ) -> list[tuple[str, Obj]]:
+def dicts(
+    value: Any,
+    path: str,
+    errors: list[FieldError],
+    *,
+    required: bool = False,
+) -> list[tuple[str, Obj]]:
     """(path, item) for each item of a list of maps; non-map items are reported."""
     items = []
     for i, item in enumerate(as_list(value, path, errors, required=required)):
@@ -130,8 +135,14 @@ def non_negative(value: Any, path: str, errors: list[FieldError]) -> None:
         errors.append(FieldError.invalid(path, number, "must be greater than or equal to 0"))
 
 
-def one_of(value: Any, path: str, allowed: Iterable[str], errors: list[FieldError], *,
-           required: bool = False) -> None:
+def one_of(
+    value: Any,
+    path: str,
+    allowed: Iterable[str],
+    errors: list[FieldError],
+    *,
+    required: bool = False,
+) -> None:
     allowed = list(allowed)
     if value is None or value == "":
         if required:
@@ -160,10 +171,17 @@ def dns1123_label(path: str, value: Any) -> list[FieldError]:
     if len(value) > 63:
         errors.append(FieldError.invalid(path, value, "must be no more than 63 characters"))
     if not _DNS1123_LABEL_RE.fullmatch(value):
-        errors.append(FieldError.invalid(path, value, (
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-            "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
-            f"'123-abc', regex used for validation is '{_DNS1123_LABEL}')")))
+        errors.append(
+            FieldError.invalid(
+                path,
+                value,
+                (
+                    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+                    "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+                    f"'123-abc', regex used for validation is '{_DNS1123_LABEL}')"
+                ),
+            )
+        )
     return errors
 
 
@@ -174,10 +192,17 @@ def dns1123_subdomain(path: str, value: Any) -> list[FieldError]:
     if len(value) > 253:
         errors.append(FieldError.invalid(path, value, "must be no more than 253 characters"))
     if not _DNS1123_SUBDOMAIN_RE.fullmatch(value):
-        errors.append(FieldError.invalid(path, value, (
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-            "'-' or '.', and must start and end with an alphanumeric character (e.g. "
-            f"'example.com', regex used for validation is '{_DNS1123_SUBDOMAIN}')")))
+        errors.append(
+            FieldError.invalid(
+                path,
+                value,
+                (
+                    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                    "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+                    f"'example.com', regex used for validation is '{_DNS1123_SUBDOMAIN}')"
+                ),
+            )
+        )
     return errors
 
 
@@ -230,22 +255,41 @@ def config_key(path: str, value: Any) -> list[FieldError]:
     if len(value) > 253:
         errors.append(FieldError.invalid(path, value, "must be no more than 253 characters"))
     if not _CONFIG_KEY_RE.fullmatch(value):
-        errors.append(FieldError.invalid(path, value, (
-            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
-            "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
-            "'[-._a-zA-Z0-9]+')")))
+        errors.append(
+            FieldError.invalid(
+                path,
+                value,
+                (
+                    "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+                    "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "
+                    "'[-._a-zA-Z0-9]+')"
+                ),
+            )
+        )
     if value in (".", "..") or value.startswith(".."):
-        errors.append(FieldError.invalid(path, value, "must not be '.' or '..'" if value in (
-            ".", "..") else "must not start with '..'"))
+        errors.append(
+            FieldError.invalid(
+                path,
+                value,
+                "must not be '.' or '..'" if value in (".", "..") else "must not start with '..'",
+            )
+        )
     return errors
 
 
 def c_identifier(path: str, value: Any) -> list[FieldError]:
     if not isinstance(value, str) or not _C_IDENTIFIER_RE.fullmatch(value):
-        return [FieldError.invalid(path, value, (
-            "a valid C identifier must start with alphabetic character or '_', followed by a "
-            "string of alphanumeric characters or '_' (e.g. 'my_name',  or 'MY_NAME',  or "
-            "'MyName', regex used for validation is '[A-Za-z_][A-Za-z0-9_]*')"))]
+        return [
+            FieldError.invalid(
+                path,
+                value,
+                (
+                    "a valid C identifier must start with alphabetic character or '_', followed by a "
+                    "string of alphanumeric characters or '_' (e.g. 'my_name',  or 'MY_NAME',  or "
+                    "'MyName', regex used for validation is '[A-Za-z_][A-Za-z0-9_]*')"
+                ),
+            )
+        ]
     return []
 
 
@@ -259,8 +303,9 @@ def labels(path: str, value: Any) -> list[FieldError]:
         for message in label_key_errors(str(label_key)):
             errors.append(FieldError.invalid(path, label_key, message))
         if not isinstance(label_value, str):
-            errors.append(FieldError.invalid(key(path, str(label_key)), label_value,
-                                             "must be a string"))
+            errors.append(
+                FieldError.invalid(key(path, str(label_key)), label_value, "must be a string")
+            )
             continue
         for message in label_value_errors(label_value):
             errors.append(FieldError.invalid(path, label_value, message))
@@ -275,13 +320,19 @@ def annotations(path: str, value: Any) -> list[FieldError]:
         for message in label_key_errors(str(annotation_key)):
             errors.append(FieldError.invalid(path, annotation_key, message))
         if not isinstance(annotation_value, str):
-            errors.append(FieldError.invalid(key(path, str(annotation_key)), annotation_value,
-                                             "must be a string"))
+            errors.append(
+                FieldError.invalid(
+                    key(path, str(annotation_key)), annotation_value, "must be a string"
+                )
+            )
             continue
         total += len(str(annotation_key)) + len(annotation_value)
     if total > TOTAL_ANNOTATION_SIZE_LIMIT:
-        errors.append(FieldError(path, "FieldValueTooLong",
-                                 f"must have at most {TOTAL_ANNOTATION_SIZE_LIMIT} bytes"))
+        errors.append(
+            FieldError(
+                path, "FieldValueTooLong", f"must have at most {TOTAL_ANNOTATION_SIZE_LIMIT} bytes"
+            )
+        )
     return errors
 
 
@@ -318,8 +369,7 @@ def validate_object_meta(obj: Obj) -> list[FieldError]:
     name = meta.get("name")
     if not name:
         if not meta.get("generateName"):
-            errors.append(FieldError.required("metadata.name",
-                                              "name or generateName is required"))
+            errors.append(FieldError.required("metadata.name", "name or generateName is required"))
     else:
         if kind in DNS1035_NAMED_KINDS:
             from cluster.store.validation.network import dns1035_label
@@ -331,8 +381,7 @@ def validate_object_meta(obj: Obj) -> list[FieldError]:
     namespace = meta.get("namespace")
     if kind in CLUSTER_SCOPED_KINDS:
         if namespace:
-            errors.append(FieldError.forbidden("metadata.namespace",
-                                               "not allowed on this type"))
+            errors.append(FieldError.forbidden("metadata.namespace", "not allowed on this type"))
     elif namespace is not None:
         errors.extend(dns1123_label("metadata.namespace", namespace))
     if "labels" in meta:
@@ -343,16 +392,25 @@ def validate_object_meta(obj: Obj) -> list[FieldError]:
         for field in ("apiVersion", "kind", "name", "uid"):
             if not ref.get(field):
                 errors.append(FieldError.required(child(path, field)))
-    controllers = [r for r in meta.get("ownerReferences") or []
-                   if isinstance(r, dict) and r.get("controller")]
+    controllers = [
+        r for r in meta.get("ownerReferences") or [] if isinstance(r, dict) and r.get("controller")
+    ]
     if len(controllers) > 1:
-        errors.append(FieldError.invalid("metadata.ownerReferences", meta["ownerReferences"],
-                                         "Only one reference can have Controller set to true"))
+        errors.append(
+            FieldError.invalid(
+                "metadata.ownerReferences",
+                meta["ownerReferences"],
+                "Only one reference can have Controller set to true",
+            )
+        )
     finalizers = as_list(meta.get("finalizers"), "metadata.finalizers", errors)
     for i, finalizer in enumerate(finalizers):
         if not isinstance(finalizer, str) or not finalizer:
-            errors.append(FieldError.invalid(index("metadata.finalizers", i), finalizer,
-                                             "must be a non-empty string"))
+            errors.append(
+                FieldError.invalid(
+                    index("metadata.finalizers", i), finalizer, "must be a non-empty string"
+                )
+            )
     return errors
 
 
@@ -362,8 +420,9 @@ def validate_object_meta_update(old: Obj, new: Obj) -> list[FieldError]:
     new_meta = new.get("metadata") if isinstance(new.get("metadata"), dict) else {}
     for field in ("name", "namespace", "uid", "creationTimestamp"):
         if field in old_meta and new_meta.get(field) != old_meta.get(field):
-            errors.append(FieldError.invalid(f"metadata.{field}", new_meta.get(field),
-                                             FIELD_IMMUTABLE))
+            errors.append(
+                FieldError.invalid(f"metadata.{field}", new_meta.get(field), FIELD_IMMUTABLE)
+            )
     return errors
 
 

@@ -1,0 +1,158 @@
+"""From committed changes to control-plane work: who must look at what.
+
+Subscribed to the store's post-commit hook. For each change it works out which controllers
+care (a pod's owner, the Services selecting it, its node's kubelet, the scheduler when it is
+unbound, the garbage collector when something is deleted...) and enqueues their reconcile tasks
+*by key*. A key already waiting in the queue is not enqueued again (a Redis ``SET NX`` marker,
+cleared when the task starts), so a burst of changes to one object costs one reconcile.
+
+Work due later in simulated time goes to the ``Timer`` table instead (``defer``); the clock's
+tick enqueues it when it comes due, so a paused clock holds it back.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import redis
+from django.conf import settings
+
+from cluster.models import Timer
+from cluster.store import notify
+
+logger = logging.getLogger(__name__)
+
+OWNED_KINDS = {"ReplicaSet", "StatefulSet", "DaemonSet"}
+SELF_RECONCILED = {"ReplicaSet", "Deployment", "StatefulSet", "DaemonSet"}
+MARKER_SECONDS = 60
+
+
+@functools.cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _marker(name: str, args: tuple[str, ...]) -> str:
+    return "kubarium:queued:" + "|".join((name, *args))
+
+
+def enqueue(name: str, *args: str) -> None:
+    """Queue task ``name`` (see ``cluster.tasks.TASKS``) for ``args`` unless already queued."""
+    from cluster import tasks
+
+    task = tasks.TASKS[name]
+    try:
+        if not _redis().set(_marker(name, args), 1, nx=True, ex=MARKER_SECONDS):
+            return
+        options = {"queue": "scheduler"} if name == "schedule" else {}
+        task.apply_async(args=list(args), **options)
+    except redis.RedisError as error:  # the periodic resync heals what is lost here
+        logger.warning("could not enqueue %s%s: %s", name, args, error)
+
+
+def started(name: str, *args: str) -> None:
+    """Called by a task as it starts: changes from now on must enqueue it again."""
+    try:
+        _redis().delete(_marker(name, args))
+    except redis.RedisError:
+        pass
+
+
+def defer(due: float, name: str, *args: str) -> None:
+    """Run task ``name`` for ``args`` at simulated time ``due`` (the earliest asked wins)."""
+    key = "|".join((name, *args))
+    updated = Timer.objects.filter(key=key, due__gt=due).update(due=due)
+    if not updated:
+        Timer.objects.get_or_create(key=key, defaults={"due": due})
+
+
+def split_timer_key(key: str) -> tuple[str, tuple[str, ...]]:
+    name, *args = key.split("|")
+    return name, tuple(args)
+
+
+# --- what a change means ---------------------------------------------------------------------
+
+
+def work_for(changed: notify.Changed) -> list[tuple[str, ...]]:
+    """The (task, *args) tuples a change calls for. Pure but for one query (Services)."""
+    obj: dict[str, Any] = changed.object
+    meta = obj.get("metadata") or {}
+    namespace, name, kind = changed.namespace, changed.name, changed.kind
+    work: list[tuple[str, ...]] = []
+    controller = next(
+        (
+            r
+            for r in meta.get("ownerReferences") or []
+            if isinstance(r, dict) and r.get("controller")
+        ),
+        None,
+    )
+    if kind in SELF_RECONCILED:
+        work.append(("reconcile", kind, namespace, name))
+    if controller and controller.get("kind") in OWNED_KINDS | {"Deployment"}:
+        work.append(("reconcile", controller["kind"], namespace, controller.get("name", "")))
+    if changed.type == "DELETED" or (meta.get("deletionTimestamp") and meta.get("finalizers")):
+        work.append(("garbage_collect", changed.uid))
+    if kind == "Pod":
+        work.extend(_pod_work(changed, obj))
+    elif kind == "Service":
+        work.append(("reconcile", "Endpoints", namespace, name))
+        if (obj.get("spec") or {}).get("type") == "LoadBalancer" or changed.type == "DELETED":
+            work.append(("cloud_sync",))
+    elif kind == "Node":
+        work.append(("daemonsets_sync",))
+        work.append(("schedule",))
+        if changed.actor not in ("kubelet",):
+            work.append(("kubelet_sync", name))
+    elif kind == "Namespace" and meta.get("deletionTimestamp"):
+        work.append(("namespace_sync", name))
+    elif kind in ("PersistentVolumeClaim", "PersistentVolume", "StorageClass"):
+        work.append(("pv_bind",))
+    elif kind == "HorizontalPodAutoscaler" and changed.type != "DELETED":
+        work.append(("reconcile", kind, namespace, name))
+    return work
+
+
+def _pod_work(changed: notify.Changed, pod: dict[str, Any]) -> list[tuple[str, ...]]:
+    from cluster.controllers.reconcile import services_selecting
+
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    work: list[tuple[str, ...]] = []
+    labels = meta.get("labels") or {}
+    for service in services_selecting(changed.namespace, labels):
+        work.append(("reconcile", "Endpoints", changed.namespace, service))
+    node = spec.get("nodeName")
+    if not node:
+        if changed.type != "DELETED" and not meta.get("deletionTimestamp"):
+            work.append(("schedule",))
+    else:
+        if changed.actor != "kubelet" and changed.type != "DELETED":
+            work.append(("kubelet_sync", node))
+        if changed.type == "DELETED":
+            work.append(("schedule",))  # capacity was freed: a pending pod may fit now
+    if (
+        any(
+            v.get("persistentVolumeClaim") for v in spec.get("volumes") or [] if isinstance(v, dict)
+        )
+        and changed.type == "ADDED"
+    ):
+        work.append(("pv_bind",))
+    return work
+
+
+def on_change(changed: notify.Changed) -> None:
+    for item in work_for(changed):
+        enqueue(*item)
+
+
+def connect() -> None:
+    """Subscribe the dispatcher (done at start-up unless the control plane is switched off)."""
+    if settings.KUBARIUM.get("CONTROL_PLANE", True):
+        notify.subscribe(on_change)
+
+
+def disconnect() -> None:
+    notify.unsubscribe(on_change)
