@@ -141,3 +141,94 @@ def wait_for() -> Callable[..., Any]:
     Returns the predicate's value; raises ``TimeoutError`` after ``timeout`` seconds.
     """
     return services.wait_for
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _control_plane_off_by_default():
+    """Unit tests write without waking the control plane; ``control_plane`` switches it on."""
+    from cluster import dispatch
+
+    dispatch.disconnect()
+    yield
+
+
+@dataclass
+class ControlPlane:
+    """A running control plane: a real worker with beat, and the dispatcher on in this process."""
+
+    worker: WorkerProcess
+    speed: float
+
+    def set_speed(self, speed: float) -> None:
+        from cluster import clock
+
+        clock.set_speed(speed)
+        self.speed = speed
+
+
+@pytest.fixture(scope="module")
+def control_plane(
+    redis_url: str, test_database_url: str, tmp_path_factory
+) -> Iterator[ControlPlane]:
+    """A Celery worker with beat (both queues) on the test database, the clock at 20x, and
+    committed writes enqueueing work. Module-scoped: it stops before other modules run.
+
+    Tests using it must be ``django_db(transaction=True)``: the worker sees only commits.
+    """
+    from cluster import dispatch
+    from cluster.store import notify
+
+    speed = 20.0
+    settings.KUBARIUM["SPEED"] = speed
+    directory = tmp_path_factory.mktemp("control-plane")
+    nodename = f"kubarium-cp-{os.getpid()}-{id(directory)}@{socket.gethostname()}"
+    log = directory / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "KUBARIUM_SPEED": str(speed),
+        "KUBARIUM_CONTROL_PLANE": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    argv = services.celery_worker_argv(
+        nodename, beat=True, schedule_file=str(directory / "beat-schedule")
+    )
+    with log.open("ab") as output:
+        child = services.spawn(
+            "control plane",
+            argv,
+            env=env,
+            cwd=settings.BASE_DIR,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    worker = WorkerProcess(nodename, child, log)
+    with contextlib.suppress(TimeoutError):
+        services.wait_for(
+            lambda: (
+                child.returncode is not None or services.celery_worker_answers(nodename, redis_url)
+            ),
+            timeout=WORKER_READY_TIMEOUT,
+            interval=0.2,
+        )
+    if child.returncode is not None:
+        pytest.fail(f"the control plane worker died:\n{worker.log_tail()}")
+    notify.subscribe(dispatch.on_change)
+    try:
+        yield ControlPlane(worker, speed)
+    finally:
+        notify.unsubscribe(dispatch.on_change)
+        child.stop(timeout=20.0)
+        settings.KUBARIUM["SPEED"] = 1.0
+        _forget_queued_work(redis_url)
+
+
+def _forget_queued_work(redis_url: str) -> None:
+    """Drop the control plane's queued tasks and markers, so no later test inherits them."""
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(redis_url)
+    keys = list(client.scan_iter("kubarium:*")) + [b"celery", b"scheduler"]
+    client.delete(*keys)

@@ -11,7 +11,7 @@ example for nginx:1.27 (72,099,501 bytes) at 50 MB/s with 0.4 s latency and jitt
 ``Truncate(time.Millisecond)`` does: ``1.841s``.
 
 Which images fail to pull: a name containing ``does-not-exist`` (the repository is missing), the
-tag ``broken`` (the tag is missing), or anything the world lists as unpullable. The error texts
+tag ``broken`` or a tag containing ``does-not-exist``/``doesnotexist`` (the tag is missing), or anything the world lists as unpullable. The error texts
 are containerd's, as the kubelet reports them.
 """
 
@@ -299,7 +299,9 @@ def pull_error(reference: str, unpullable: Collection[str] = ()) -> str | None:
     ref = parse_image(reference)
     if "does-not-exist" in ref.path:
         return _MISSING_REPOSITORY.format(ref=ref)
-    if ref.tag == "broken" or reference in unpullable or str(ref) in unpullable:
+    tag = ref.tag or ""
+    missing_tag = tag == "broken" or "does-not-exist" in tag or "doesnotexist" in tag
+    if missing_tag or reference in unpullable or str(ref) in unpullable:
         return _MISSING_TAG.format(ref=ref)
     return None
 

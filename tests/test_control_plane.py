@@ -1,0 +1,370 @@
+"""The control plane against a real Celery worker with beat, a real Redis and the test database.
+
+Every test writes through the store (as kubectl or the dashboard would), then waits for the
+cluster to reach the state Kubernetes would reach. Invariants of a rollout are checked over the
+change log, which records every state the cluster passed through, not by sampling.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cluster import manifests
+from cluster.models import (
+    Change,
+    Deployment,
+    Node,
+    PersistentVolumeClaim,
+    Pod,
+    Service,
+    TrafficFlow,
+)
+from cluster.store import read, write
+from tests.builders import deployment, namespace, node
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TIMEOUT = 90.0
+
+
+def ready_pods(ns: str, **labels: str) -> list[Pod]:
+    pods = Pod.objects.filter(
+        namespace=ns, phase="Running", ready=True, deletion_timestamp__isnull=True
+    )
+    return [p for p in pods if all(p.labels.get(k) == v for k, v in labels.items())]
+
+
+def nodes(*names: str, cpu: str = "4") -> None:
+    for name in names:
+        write.create(node(name, cpu=cpu))
+
+
+def test_demo_cluster_comes_up(control_plane, wait_for):
+    """The examples come up: every pod Running and Ready, claims bound, a load-balancer IP."""
+    manifests.apply(manifests.load_paths([EXAMPLES]))
+    wait_for(
+        lambda: len(ready_pods("shop")) == 5 and len(ready_pods("data")) == 3,
+        timeout=TIMEOUT,
+        interval=0.5,
+    )
+    assert all(p.node_name.startswith("worker") for p in Pod.objects.all())
+    assert set(PersistentVolumeClaim.objects.values_list("phase", flat=True)) == {"Bound"}
+    wait_for(
+        lambda: read.get("services", "shop", "frontend")["status"]["loadBalancer"].get("ingress"),
+        timeout=TIMEOUT,
+    )
+    endpoints = wait_for(
+        lambda: read.get("endpoints", "shop", "frontend").get("subsets"), timeout=TIMEOUT
+    )
+    assert len(endpoints[0]["addresses"]) == 3
+    reasons = set(Change.objects.filter(kind="Event").values_list("object__reason", flat=True))
+    assert {
+        "Scheduled",
+        "Pulling",
+        "Pulled",
+        "Created",
+        "Started",
+        "SuccessfulCreate",
+        "ScalingReplicaSet",
+    } <= reasons
+
+
+def test_a_deleted_pod_is_replaced(control_plane, wait_for):
+    """The ReplicaSet replaces a pod that is deleted."""
+    nodes("n1", "n2")
+    write.create(deployment("web", replicas=3))
+    wait_for(lambda: len(ready_pods("default", app="web")) == 3, timeout=TIMEOUT)
+    victim = ready_pods("default", app="web")[0].name
+    write.delete("pods", "default", victim)
+    wait_for(
+        lambda: (
+            victim not in {p.name for p in ready_pods("default", app="web")}
+            and len(ready_pods("default", app="web")) == 3
+        ),
+        timeout=TIMEOUT,
+    )
+    assert not Pod.objects.filter(name=victim).exists()
+
+
+def test_pods_of_a_stopped_kubelet_move_elsewhere(control_plane, wait_for):
+    """A node whose kubelet stops goes Unknown, is tainted unreachable, and its pods are evicted
+    after their toleration and recreated on another node."""
+    nodes("n1", "n2")
+    write.create(deployment("web", replicas=4))
+    wait_for(lambda: len(ready_pods("default", app="web")) == 4, timeout=TIMEOUT)
+    lost = {p.name for p in ready_pods("default", app="web") if p.node_name == "n1"}
+    if not lost:  # everything landed on n2: stop that one instead
+        stopped, survivor = "n2", "n1"
+    else:
+        stopped, survivor = "n1", "n2"
+    write.patch(
+        "nodes", "", stopped, {"metadata": {"annotations": {"kubarium.io/kubelet-stopped": "true"}}}
+    )
+    control_plane.set_speed(100)
+    wait_for(lambda: Node.objects.get(name=stopped).ready == "Unknown", timeout=TIMEOUT)
+    taints = read.get("nodes", "", stopped)["spec"].get("taints") or []
+    assert any(
+        t["key"] == "node.kubernetes.io/unreachable" and t["effect"] == "NoExecute" for t in taints
+    ), taints
+    wait_for(
+        lambda: (
+            {p.node_name for p in ready_pods("default", app="web")} == {survivor}
+            and len(ready_pods("default", app="web")) == 4
+        ),
+        timeout=TIMEOUT,
+    )
+    control_plane.set_speed(20)
+
+
+def _ready_counts_over_log(ns: str, app: str, since: int) -> tuple[int, int]:
+    """Replay the change log of the app's pods from ``since``: (fewest ready, most existing)."""
+    state: dict[str, tuple[bool, bool]] = {}
+    for change in Change.objects.filter(kind="Pod", namespace=ns, revision__lte=since):
+        state[change.name] = _pod_state(change)
+    fewest, most = 10**9, 0
+    for change in Change.objects.filter(kind="Pod", namespace=ns, revision__gt=since):
+        if change.object["metadata"].get("labels", {}).get("app") != app:
+            continue
+        state[change.name] = _pod_state(change)
+        ready = sum(1 for r, alive in state.values() if r and alive)
+        alive = sum(1 for _, a in state.values() if a)
+        fewest, most = min(fewest, ready), max(most, alive)
+    return fewest, most
+
+
+def _pod_state(change: Change) -> tuple[bool, bool]:
+    if change.type == "DELETED":
+        return (False, False)
+    obj = change.object
+    terminating = bool(obj["metadata"].get("deletionTimestamp"))
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in obj.get("status", {}).get("conditions") or []
+    )
+    return (ready and not terminating, not terminating)
+
+
+def test_rolling_update_keeps_availability(control_plane, wait_for):
+    """A rolling update never has fewer than replicas - maxUnavailable ready pods, nor more than
+    replicas + maxSurge pods, at any revision of the change log."""
+    nodes("n1", "n2")
+    obj = deployment("web", replicas=4)
+    obj["spec"]["strategy"] = {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1},
+    }
+    write.create(obj)
+    wait_for(lambda: len(ready_pods("default", app="web")) == 4, timeout=TIMEOUT)
+    updated = write.patch(
+        "deployments",
+        "default",
+        "web",
+        {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.28"}]}}}},
+    )
+    started = int(updated["metadata"]["resourceVersion"])
+
+    def complete() -> bool:
+        d = read.get("deployments", "default", "web")
+        status = d.get("status", {})
+        return (
+            status.get("observedGeneration") == d["metadata"]["generation"]
+            and status.get("updatedReplicas") == 4
+            and status.get("availableReplicas") == 4
+            and status.get("replicas") == 4
+        )
+
+    wait_for(complete, timeout=TIMEOUT)
+    assert {p.image for p in ready_pods("default", app="web")} == {"nginx:1.28"}
+    fewest, most = _ready_counts_over_log("default", "web", started)
+    assert fewest >= 3, f"ready pods fell to {fewest}"
+    assert most <= 5, f"{most} pods existed at once"
+    progressing = next(
+        c
+        for c in read.get("deployments", "default", "web")["status"]["conditions"]
+        if c["type"] == "Progressing"
+    )
+    assert progressing["reason"] == "NewReplicaSetAvailable"
+
+
+def test_a_bad_image_stalls_the_rollout(control_plane, wait_for):
+    """An image that cannot be pulled leaves pods in ImagePullBackOff and the Deployment
+    Progressing=False with ProgressDeadlineExceeded."""
+    nodes("n1")
+    obj = deployment("broken", replicas=2, image="nginx:does-not-exist")
+    obj["spec"]["progressDeadlineSeconds"] = 30
+    write.create(obj)
+
+    def deadline_exceeded() -> bool:
+        conditions = (
+            read.get("deployments", "default", "broken").get("status", {}).get("conditions") or []
+        )
+        return any(
+            c["type"] == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded"
+            for c in conditions
+        )
+
+    wait_for(deadline_exceeded, timeout=TIMEOUT)
+    waiting = {
+        s.get("state", {}).get("waiting", {}).get("reason")
+        for p in read.list_objects("pods", "default", "app=broken").items
+        for s in p["status"].get("containerStatuses") or []
+    }
+    assert waiting & {"ImagePullBackOff", "ErrImagePull"}
+
+
+def test_statefulset_pods_become_ready_in_order_and_keep_their_claims(control_plane, wait_for):
+    """OrderedReady: store-N is created only once store-(N-1) is Ready; a replaced pod gets the
+    same claim back."""
+    nodes("n1", "n2")
+    write.create(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {
+                "name": "standard",
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "provisioner": "kubarium.io/simulated",
+        }
+    )
+    write.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "store"},
+            "spec": {"clusterIP": "None", "selector": {"app": "store"}, "ports": [{"port": 80}]},
+        }
+    )
+    write.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "store"},
+            "spec": {
+                "replicas": 3,
+                "serviceName": "store",
+                "selector": {"matchLabels": {"app": "store"}},
+                "template": {
+                    "metadata": {"labels": {"app": "store"}},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "main",
+                                "image": "nginx:1.27",
+                                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                            }
+                        ]
+                    },
+                },
+                "volumeClaimTemplates": [
+                    {
+                        "metadata": {"name": "data"},
+                        "spec": {
+                            "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}},
+                        },
+                    }
+                ],
+            },
+        }
+    )
+    wait_for(lambda: len(ready_pods("default", app="store")) == 3, timeout=TIMEOUT)
+
+    first_ready: dict[str, int] = {}
+    created: dict[str, int] = {}
+    for change in Change.objects.filter(kind="Pod", name__startswith="store-"):
+        created.setdefault(change.name, change.revision)
+        if _pod_state(change)[0]:
+            first_ready.setdefault(change.name, change.revision)
+    assert first_ready["store-0"] < created["store-1"] < first_ready["store-1"] < created["store-2"]
+    pod = read.get("pods", "default", "store-1")
+    assert pod["spec"]["hostname"] == "store-1" and pod["spec"]["subdomain"] == "store"
+
+    claim = read.get("persistentvolumeclaims", "default", "data-store-1")
+    write.delete("pods", "default", "store-1")
+    wait_for(
+        lambda: any(
+            p.name == "store-1" and str(p.uid) != pod["metadata"]["uid"]
+            for p in ready_pods("default", app="store")
+        ),
+        timeout=TIMEOUT,
+    )
+    again = read.get("persistentvolumeclaims", "default", "data-store-1")
+    assert again["metadata"]["uid"] == claim["metadata"]["uid"]
+    assert again["spec"]["volumeName"] == claim["spec"]["volumeName"]
+
+
+def test_hpa_scales_up_under_load_and_down_after_the_window(control_plane, wait_for):
+    """Load raises cpu use above the target: the HPA adds replicas; when the load stops it
+    waits out the stabilisation window and removes them."""
+    nodes("n1", "n2", cpu="8")
+    obj = deployment("web", replicas=1)
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"cpu": "100m"},
+        "limits": {"cpu": "1"},
+    }
+    write.create(obj)
+    write.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+        }
+    )
+    write.create(
+        {
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "web"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "minReplicas": 1,
+                "maxReplicas": 5,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {
+                            "name": "cpu",
+                            "target": {"type": "Utilization", "averageUtilization": 50},
+                        },
+                    }
+                ],
+            },
+        }
+    )
+    wait_for(lambda: len(ready_pods("default", app="web")) == 1, timeout=TIMEOUT)
+    flow = TrafficFlow.objects.create(namespace="default", service="web", rps=2000)
+    wait_for(lambda: Deployment.objects.get(name="web").replicas > 1, timeout=TIMEOUT)
+    flow.delete()
+    control_plane.set_speed(100)
+    wait_for(lambda: Deployment.objects.get(name="web").replicas == 1, timeout=TIMEOUT)
+    control_plane.set_speed(20)
+    reasons = set(
+        Change.objects.filter(kind="Event", object__reason="SuccessfulRescale").values_list(
+            "object__message", flat=True
+        )
+    )
+    assert any("above target" in r for r in reasons), reasons
+    assert any("below target" in r or "All metrics below target" in r for r in reasons), reasons
+
+
+def test_namespace_deletion_empties_it(control_plane, wait_for):
+    """Deleting a namespace deletes everything in it, then the namespace itself."""
+    nodes("n1")
+    write.create(namespace("shop"))
+    write.create(deployment("web", namespace="shop", replicas=2))
+    wait_for(lambda: len(ready_pods("shop", app="web")) == 2, timeout=TIMEOUT)
+    write.delete("namespaces", "", "shop")
+    wait_for(
+        lambda: (
+            not Pod.objects.filter(namespace="shop").exists()
+            and not Service.objects.filter(namespace="shop").exists()
+            and not read.list_objects("namespaces", field_selector="metadata.name=shop").items
+        ),
+        timeout=TIMEOUT,
+    )
+    assert not Deployment.objects.filter(namespace="shop").exists()
