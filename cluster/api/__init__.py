@@ -1,0 +1,1 @@
+"""The Kubernetes REST API (kube-apiserver's HTTP face) over the store."""

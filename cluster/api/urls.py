@@ -1,0 +1,3 @@
+"""URLs of the Kubernetes REST API: ``/version``, ``/api``, ``/apis``, ``/openapi/v3``."""
+
+urlpatterns: list = []

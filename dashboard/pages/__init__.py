@@ -1,0 +1,1 @@
+"""The dashboard's pages (hypermedia for people, served under ``/``)."""

@@ -1,0 +1,3 @@
+"""URLs of the dashboard's pages."""
+
+urlpatterns: list = []
