@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -154,16 +155,71 @@ def _control_plane_off_by_default():
 
 @dataclass
 class ControlPlane:
-    """A running control plane: a real worker with beat, and the dispatcher on in this process."""
+    """A running control plane: real workers (the first with beat) on the test database, and the
+    dispatcher on in this process. Workers can be killed and started again."""
 
-    worker: WorkerProcess
+    redis_url: str
+    database_url: str
+    directory: Path
     speed: float
+    workers: list[WorkerProcess] = field(default_factory=list)
 
     def set_speed(self, speed: float) -> None:
         from cluster import clock
 
         clock.set_speed(speed)
         self.speed = speed
+
+    def start_worker(self, *, beat: bool = True) -> WorkerProcess:
+        index = len(self.workers)
+        nodename = f"kubarium-cp{index}-{os.getpid()}@{socket.gethostname()}"
+        log = self.directory / f"worker-{index}.log"
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+            "KUBARIUM_SPEED": str(self.speed),
+            "KUBARIUM_CONTROL_PLANE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        argv = services.celery_worker_argv(
+            nodename, beat=beat, schedule_file=self.directory / f"beat-{index}"
+        )
+        with log.open("ab") as output:
+            child = services.spawn(
+                f"worker {index}",
+                argv,
+                env=env,
+                cwd=settings.BASE_DIR,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        worker = WorkerProcess(nodename, child, log)
+        with contextlib.suppress(TimeoutError):
+            services.wait_for(
+                lambda: (
+                    child.returncode is not None
+                    or services.celery_worker_answers(nodename, self.redis_url)
+                ),
+                timeout=WORKER_READY_TIMEOUT,
+                interval=0.2,
+            )
+        if child.returncode is not None:
+            pytest.fail(f"a control plane worker died:\n{worker.log_tail()}")
+        self.workers.append(worker)
+        return worker
+
+    def kill(self, worker: WorkerProcess) -> None:
+        """``kill -9`` the worker and its pool processes at once, mid-task."""
+        os.killpg(worker.child.pid, signal.SIGKILL)
+        worker.child.stop(timeout=5.0)
+        self.workers.remove(worker)
+
+    def stop(self) -> None:
+        for worker in reversed(self.workers):
+            worker.child.stop(timeout=20.0)
+        self.workers.clear()
 
 
 @pytest.fixture(scope="module")
@@ -180,47 +236,16 @@ def control_plane(
 
     speed = 20.0
     settings.KUBARIUM["SPEED"] = speed
-    directory = tmp_path_factory.mktemp("control-plane")
-    nodename = f"kubarium-cp-{os.getpid()}-{id(directory)}@{socket.gethostname()}"
-    log = directory / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url,
-        "REDIS_URL": redis_url,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
-        "KUBARIUM_SPEED": str(speed),
-        "KUBARIUM_CONTROL_PLANE": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    argv = services.celery_worker_argv(
-        nodename, beat=True, schedule_file=str(directory / "beat-schedule")
+    plane = ControlPlane(
+        redis_url, test_database_url, tmp_path_factory.mktemp("control-plane"), speed
     )
-    with log.open("ab") as output:
-        child = services.spawn(
-            "control plane",
-            argv,
-            env=env,
-            cwd=settings.BASE_DIR,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    worker = WorkerProcess(nodename, child, log)
-    with contextlib.suppress(TimeoutError):
-        services.wait_for(
-            lambda: (
-                child.returncode is not None or services.celery_worker_answers(nodename, redis_url)
-            ),
-            timeout=WORKER_READY_TIMEOUT,
-            interval=0.2,
-        )
-    if child.returncode is not None:
-        pytest.fail(f"the control plane worker died:\n{worker.log_tail()}")
+    plane.start_worker(beat=True)
     notify.subscribe(dispatch.on_change)
     try:
-        yield ControlPlane(worker, speed)
+        yield plane
     finally:
         notify.unsubscribe(dispatch.on_change)
-        child.stop(timeout=20.0)
+        plane.stop()
         settings.KUBARIUM["SPEED"] = 1.0
         _forget_queued_work(redis_url)
 

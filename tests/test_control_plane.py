@@ -368,3 +368,68 @@ def test_namespace_deletion_empties_it(control_plane, wait_for):
         timeout=TIMEOUT,
     )
     assert not Deployment.objects.filter(namespace="shop").exists()
+
+
+def _pod_bindings() -> dict[str, list[str]]:
+    """For every pod uid ever created, the nodes the change log shows it bound to, in order."""
+    bound: dict[str, list[str]] = {}
+    for change in Change.objects.filter(kind="Pod").order_by("revision"):
+        node_name = change.object.get("spec", {}).get("nodeName")
+        nodes_seen = bound.setdefault(str(change.uid), [])
+        if node_name and (not nodes_seen or nodes_seen[-1] != node_name):
+            nodes_seen.append(node_name)
+    return bound
+
+
+def test_two_workers_build_the_same_cluster_as_one(control_plane, wait_for):
+    """With a second worker consuming the same queues, no pod is bound twice and no replica is
+    created twice."""
+    control_plane.start_worker(beat=False)
+    nodes("n1", "n2", "n3")
+    for i in range(3):
+        write.create(deployment(f"web-{i}", replicas=6))
+    wait_for(lambda: len(ready_pods("default")) == 18, timeout=TIMEOUT)
+    assert Pod.objects.count() == 18
+    for i in range(3):
+        assert len(ready_pods("default", app=f"web-{i}")) == 6
+    assert all(len(nodes_seen) == 1 for nodes_seen in _pod_bindings().values())
+
+
+def test_kill_9_of_the_worker_mid_rollout_converges(control_plane, wait_for):
+    """Killing every worker process in the middle of a rollout and starting one again ends in a
+    correct cluster: the right number of pods, all updated, none duplicated."""
+    nodes("n1", "n2")
+    write.create(deployment("web", replicas=6))
+    wait_for(lambda: len(ready_pods("default", app="web")) == 6, timeout=TIMEOUT)
+    write.patch(
+        "deployments",
+        "default",
+        "web",
+        {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.28"}]}}}},
+    )
+    wait_for(
+        lambda: any(p.image == "nginx:1.28" for p in Pod.objects.filter(app_filter("web"))),
+        timeout=TIMEOUT,
+    )
+    for worker in list(control_plane.workers):
+        control_plane.kill(worker)
+    control_plane.start_worker(beat=True)
+
+    def converged() -> bool:
+        pods = ready_pods("default", app="web")
+        return (
+            len(pods) == 6
+            and {p.image for p in pods} == {"nginx:1.28"}
+            and Pod.objects.filter(namespace="default").count() == 6
+        )
+
+    wait_for(converged, timeout=TIMEOUT)
+    status = read.get("deployments", "default", "web")["status"]
+    assert status["updatedReplicas"] == 6 and status["availableReplicas"] == 6
+    assert all(len(nodes_seen) == 1 for nodes_seen in _pod_bindings().values())
+
+
+def app_filter(app: str):
+    from django.db.models import Q
+
+    return Q(namespace="default", labels__app=app)
