@@ -12,8 +12,11 @@ tick enqueues it when it comes due, so a paused clock holds it back.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import redis
@@ -58,6 +61,28 @@ def started(name: str, *args: str) -> None:
         _redis().delete(_marker(name, args))
     except redis.RedisError:
         pass
+
+
+@contextlib.contextmanager
+def exclusive(name: str, seconds: int = 120) -> Iterator[bool]:
+    """Hold the cluster-wide lock ``name`` (a leader election of one run); yields whether this
+    caller got it. A caller that did not is remembered, so the holder runs once more after."""
+    client = _redis()
+    lock = f"kubarium:lock:{name}"
+    token = uuid.uuid4().hex
+    got = bool(client.set(lock, token, nx=True, ex=seconds))
+    if not got:
+        client.set(f"kubarium:again:{name}", 1, ex=seconds)
+    try:
+        yield got
+    finally:
+        if got and client.get(lock) == token.encode():
+            client.delete(lock)
+
+
+def asked_again(name: str) -> bool:
+    """Whether someone wanted ``name`` while the lock was held (and forget that they did)."""
+    return bool(_redis().getdel(f"kubarium:again:{name}"))
 
 
 def defer(due: float, name: str, *args: str) -> None:

@@ -42,10 +42,17 @@ def reconcile(controller: str, namespace: str, name: str) -> None:
 
 @shared_task(name="kubarium.schedule", **OPTIONS)
 def schedule() -> int:
-    """One scheduling cycle (queue ``scheduler``, one consumer)."""
+    """One scheduling cycle (queue ``scheduler``).
+
+    Only one cycle runs at a time across every worker (a Redis lock), as there is one
+    kube-scheduler leader: a cycle asked for while another runs is remembered and run after it.
+    """
     dispatch.started("schedule")
-    stats = schedule_pending(SCHEDULE_LIMIT)
-    if stats.pending >= SCHEDULE_LIMIT:
+    with dispatch.exclusive("scheduler") as leader:
+        if not leader:
+            return 0
+        stats = schedule_pending(SCHEDULE_LIMIT)
+    if stats.pending >= SCHEDULE_LIMIT or dispatch.asked_again("scheduler"):
         dispatch.enqueue("schedule")
     return stats.bound
 

@@ -180,16 +180,23 @@ def post_status(
 def stop_kubelet(name: str, *, actor: str) -> dict[str, Any]:
     """Stop a node's kubelet (as if the machine lost power or its network): it stops syncing and
     heartbeating; the node lifecycle controller notices after its grace period."""
-    node = write.patch("Node", "", name, {"metadata": {"annotations": {KUBELET_STOPPED: "true"}}},
-                       actor=actor)
-    events.record(node, "KubeletStopped", f"Kubelet on node {name} was stopped by {actor}",
-                  type="Warning", component=actor)
+    node = write.patch(
+        "Node", "", name, {"metadata": {"annotations": {KUBELET_STOPPED: "true"}}}, actor=actor
+    )
+    events.record(
+        node,
+        "KubeletStopped",
+        f"Kubelet on node {name} was stopped by {actor}",
+        type="Warning",
+        component=actor,
+    )
     return node
 
 
 def start_kubelet(name: str, *, actor: str) -> dict[str, Any]:
     """Start a stopped kubelet again: it heartbeats, reports Ready and resumes its pods."""
-    node = write.patch("Node", "", name, {"metadata": {"annotations": {KUBELET_STOPPED: None}}},
-                       actor=actor)
+    node = write.patch(
+        "Node", "", name, {"metadata": {"annotations": {KUBELET_STOPPED: None}}}, actor=actor
+    )
     events.record(node, "Starting", "Starting kubelet.", component="kubelet", host=name)
     return node
