@@ -121,6 +121,9 @@ def work_for(changed: notify.Changed) -> list[tuple[str, ...]]:
         work.append(("reconcile", controller["kind"], namespace, controller.get("name", "")))
     if changed.type == "DELETED" or (meta.get("deletionTimestamp") and meta.get("finalizers")):
         work.append(("garbage_collect", changed.uid))
+    if changed.type == "DELETED" and controller and controller.get("uid"):
+        # An owner waiting in foreground deletion may now be free to go.
+        work.append(("garbage_collect", str(controller["uid"])))
     if kind == "Pod":
         work.extend(_pod_work(changed, obj))
     elif kind == "Service":

@@ -15,9 +15,11 @@ from cluster import manifests
 from cluster.models import (
     Change,
     Deployment,
+    Event,
     Node,
     PersistentVolumeClaim,
     Pod,
+    ReplicaSet,
     Service,
     TrafficFlow,
 )
@@ -433,3 +435,139 @@ def app_filter(app: str):
     from django.db.models import Q
 
     return Q(namespace="default", labels__app=app)
+
+
+def test_deleting_an_owner_deletes_or_orphans_its_dependents(control_plane, wait_for):
+    """Background: the Deployment's ReplicaSet and pods go too; Orphan: they stay, released."""
+    nodes("n1")
+    write.create(deployment("bg", replicas=2))
+    write.create(deployment("orphaned", replicas=2))
+    wait_for(lambda: len(ready_pods("default")) == 4, timeout=TIMEOUT)
+    write.delete("deployments", "default", "bg", propagation="Background")
+    write.delete("deployments", "default", "orphaned", propagation="Orphan")
+    wait_for(
+        lambda: (
+            not Pod.objects.filter(labels__app="bg").exists()
+            and not ReplicaSet.objects.filter(labels__app="bg").exists()
+        ),
+        timeout=TIMEOUT,
+    )
+    wait_for(lambda: not Deployment.objects.filter(name="orphaned").exists(), timeout=TIMEOUT)
+    [rs] = ReplicaSet.objects.filter(labels__app="orphaned")
+    assert rs.controller_uid is None and rs.owner_references == []
+    assert len(ready_pods("default", app="orphaned")) == 2
+
+
+def test_foreground_deletion_removes_dependents_first(control_plane, wait_for):
+    """Foreground: the owner stays (with its finalizer) until its dependents are gone."""
+    nodes("n1")
+    write.create(deployment("fg", replicas=2))
+    wait_for(lambda: len(ready_pods("default", app="fg")) == 2, timeout=TIMEOUT)
+    marked = write.delete("deployments", "default", "fg", propagation="Foreground")
+    assert marked["metadata"]["finalizers"] == ["foregroundDeletion"]
+    wait_for(lambda: not Deployment.objects.filter(name="fg").exists(), timeout=TIMEOUT)
+    deleted = {c.kind: c.revision for c in Change.objects.filter(type="DELETED")}
+    assert deleted["ReplicaSet"] < deleted["Deployment"]
+    assert not Pod.objects.filter(labels__app="fg").exists()
+
+
+def test_a_daemonset_follows_the_nodes(control_plane, wait_for):
+    """One daemon pod per eligible node, and one more when a node joins."""
+    nodes("n1", "n2")
+    write.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "agent"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "agent"}},
+                "template": {
+                    "metadata": {"labels": {"app": "agent"}},
+                    "spec": {"containers": [{"name": "agent", "image": "nginx:1.27"}]},
+                },
+            },
+        }
+    )
+    wait_for(
+        lambda: {p.node_name for p in ready_pods("default", app="agent")} == {"n1", "n2"},
+        timeout=TIMEOUT,
+    )
+    nodes("n3")
+    wait_for(
+        lambda: {p.node_name for p in ready_pods("default", app="agent")} == {"n1", "n2", "n3"},
+        timeout=TIMEOUT,
+    )
+    status = read.get("daemonsets", "default", "agent")["status"]
+    wait_for(
+        lambda: read.get("daemonsets", "default", "agent")["status"].get("numberReady") == 3,
+        timeout=TIMEOUT,
+    )
+    assert status["desiredNumberScheduled"] == 3
+
+
+def test_rollback_to_an_earlier_template_reuses_its_replicaset(control_plane, wait_for):
+    """Going back to an earlier template scales its old ReplicaSet up again with a new revision."""
+    nodes("n1", "n2")
+    write.create(deployment("web", replicas=2, image="nginx:1.27"))
+    wait_for(lambda: len(ready_pods("default", app="web")) == 2, timeout=TIMEOUT)
+    first_rs = ReplicaSet.objects.get(labels__app="web")
+    for image in ("nginx:1.28", "nginx:1.27"):
+        write.patch(
+            "deployments",
+            "default",
+            "web",
+            {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": image}]}}}},
+        )
+        wait_for(
+            lambda image=image: (
+                {p.image for p in ready_pods("default", app="web")} == {image}
+                and len(ready_pods("default", app="web")) == 2
+            ),
+            timeout=TIMEOUT,
+        )
+    first_rs.refresh_from_db()
+    assert first_rs.replicas == 2
+    assert first_rs.annotations["deployment.kubernetes.io/revision"] == "3"
+    assert ReplicaSet.objects.filter(labels__app="web").count() == 2
+
+
+def test_kubelet_failures_show_as_in_a_real_cluster(control_plane, wait_for):
+    """A crashing container goes CrashLoopBackOff, a missing ConfigMap key gives
+    CreateContainerConfigError, and memory above the limit is OOMKilled."""
+    nodes("n1")
+    crash = pod_spec("crasher", annotations={"kubarium.io/crash": "true"})
+    config = pod_spec("configless")
+    config["spec"]["containers"][0]["env"] = [
+        {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "mode"}}}
+    ]
+    hungry = pod_spec("hungry", annotations={"kubarium.io/memory-usage": "300Mi"})
+    hungry["spec"]["containers"][0]["resources"] = {"limits": {"memory": "128Mi"}}
+    for obj in (crash, config, hungry):
+        write.create(obj)
+
+    def reasons(name: str) -> set[str]:
+        statuses = read.get("pods", "default", name)["status"].get("containerStatuses") or []
+        found = set()
+        for status in statuses:
+            for part in ("state", "lastState"):
+                for detail in (status.get(part) or {}).values():
+                    found.add(detail.get("reason"))
+        return found
+
+    wait_for(lambda: "CrashLoopBackOff" in reasons("crasher"), timeout=TIMEOUT)
+    wait_for(lambda: "CreateContainerConfigError" in reasons("configless"), timeout=TIMEOUT)
+    wait_for(lambda: "OOMKilled" in reasons("hungry"), timeout=TIMEOUT)
+    back_off = Event.objects.filter(involved_name="crasher", reason="BackOff").first()
+    assert (
+        back_off is not None and "Back-off restarting failed container" in back_off.body["message"]
+    )
+
+
+def pod_spec(name: str, annotations: dict | None = None) -> dict:
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "annotations": annotations or {}},
+        "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
+    }
+    return obj

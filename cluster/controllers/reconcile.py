@@ -245,7 +245,9 @@ def reconcile_garbage(owner_uid: str) -> float | None:
         )
     }
     plan = plan_gc(owner, owner_uid, dependents, has_dependents=has_dependents)
-    return _finish(plan, "garbage-collector")
+    delay = _finish(plan, "garbage-collector")
+    waiting = owner is not None and owner["metadata"].get("deletionTimestamp")
+    return delay if delay is not None else (1.0 if waiting and dependents else None)
 
 
 def _by_uid(uid: str) -> Obj | None:
