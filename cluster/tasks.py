@@ -10,6 +10,8 @@ twice is harmless because every controller reads the level and writes only the d
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import OperationalError
+from redis import RedisError
 
 from cluster import clock, controlplane, dispatch
 from cluster.controllers import reconcile as controllers
@@ -17,11 +19,15 @@ from cluster.kubelet.runner import sync_node
 from cluster.models import DaemonSet, Namespace
 from cluster.scheduler.runner import schedule_pending
 
+# Transient failures (a locked SQLite file, a Redis hiccup) are retried a bounded number of
+# times with back-off; anything else is a bug to see in the log, and the resync heals the key.
 OPTIONS = {
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "max_retries": 3,
     "ignore_result": True,
+    "autoretry_for": (OperationalError, RedisError),
+    "retry_backoff": 0.5,
+    "max_retries": 3,
 }
 SCHEDULE_LIMIT = 5000
 

@@ -571,3 +571,19 @@ def pod_spec(name: str, annotations: dict | None = None) -> dict:
         "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
     }
     return obj
+
+
+def test_a_pending_pod_is_scheduled_when_a_node_that_fits_joins(control_plane, wait_for):
+    """A pod that fits nowhere waits with its reason, and is placed as soon as a node that can
+    hold it is added."""
+    nodes("small", cpu="1")
+    big = pod_spec("big")
+    big["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "3"}}
+    write.create(big)
+    wait_for(
+        lambda: Event.objects.filter(involved_name="big", reason="FailedScheduling").exists(),
+        timeout=TIMEOUT,
+    )
+    assert Pod.objects.get(name="big").node_name == ""
+    nodes("large", cpu="8")
+    wait_for(lambda: Pod.objects.get(name="big").node_name == "large", timeout=TIMEOUT)
