@@ -29,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 OWNED_KINDS = {"ReplicaSet", "StatefulSet", "DaemonSet"}
 SELF_RECONCILED = {"ReplicaSet", "Deployment", "StatefulSet", "DaemonSet"}
-MARKER_SECONDS = 60
+# A queued marker outlives its task only when a worker died holding it: keep that window short.
+MARKER_SECONDS = 15
 
 
 @functools.cache
@@ -64,7 +65,7 @@ def started(name: str, *args: str) -> None:
 
 
 @contextlib.contextmanager
-def exclusive(name: str, seconds: int = 120) -> Iterator[bool]:
+def exclusive(name: str, seconds: int = 30) -> Iterator[bool]:
     """Hold the cluster-wide lock ``name`` (a leader election of one run); yields whether this
     caller got it. A caller that did not is remembered, so the holder runs once more after."""
     client = _redis()

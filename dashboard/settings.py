@@ -151,6 +151,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task taken by a worker that dies (kill -9) is handed out again after this many seconds.
+# Kubarium's tasks are short and idempotent, so a short window is safe and heals quickly.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30}
 # The scheduler has a queue of its own, consumed by one worker process, so no pod is placed twice.
 CELERY_TASK_ROUTES = {"kubarium.schedule": {"queue": "scheduler"}}
 CELERY_BEAT_SCHEDULE = {

@@ -34,13 +34,15 @@ VERSION_INFO = {
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 
-# Group versions served without a kind of their own: policy/v1 is where the Eviction of
-# ``pods/eviction`` belongs.
-EXTRA_GROUP_VERSIONS: tuple[tuple[str, str], ...] = (("policy", "v1"),)
+# Group versions served without a kind of their own. None: a group version with no resources
+# breaks discovery (``kubectl api-versions``: "received empty response for: policy/v1"), so
+# ``policy/v1`` (where ``pods/eviction``'s Eviction belongs) is not listed until
+# PodDisruptionBudgets exist; the eviction subresource itself lives on pods in core v1.
+EXTRA_GROUP_VERSIONS: tuple[tuple[str, str], ...] = ()
 
 
 def group_versions() -> list[tuple[str, str]]:
-    """Every (group, version) served, core first, then named groups in registry order."""
+    """Every (group, version) served: core first, then the named groups alphabetically."""
     seen: list[tuple[str, str]] = []
     for kind in KINDS:
         pair = (kind.group, kind.version)
@@ -49,7 +51,7 @@ def group_versions() -> list[tuple[str, str]]:
     for pair in EXTRA_GROUP_VERSIONS:
         if pair not in seen:
             seen.append(pair)
-    return sorted(seen, key=lambda p: (p[0] != "", seen.index(p)))
+    return sorted(seen, key=lambda p: (p[0] != "", p[0], seen.index(p)))
 
 
 def served(group: str, version: str) -> bool:
