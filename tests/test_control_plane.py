@@ -372,9 +372,14 @@ def test_hpa_scales_up_under_load_and_down_after_the_window(control_plane, wait_
             )
         )
 
-    wait_for(lambda: any("below target" in m for m in rescale_messages()), timeout=TIMEOUT)
+    wait_for(
+        lambda: (
+            Deployment.objects.get(name="web").replicas == 1
+            and any("below target" in m for m in rescale_messages())
+        ),
+        timeout=TIMEOUT,
+    )
     control_plane.set_speed(20)
-    assert Deployment.objects.get(name="web").replicas == 1
     assert any("above target" in m for m in rescale_messages())
 
 
