@@ -16,6 +16,9 @@ class ClusterConfig(AppConfig):
 
     def ready(self):
         from cluster import dispatch
+        from dashboard import broadcast
 
         post_migrate.connect(_bootstrap, sender=self, dispatch_uid="cluster-bootstrap")
+        # After each commit: the controllers' work is enqueued, and open pages are told.
         dispatch.connect()
+        broadcast.connect()

@@ -146,10 +146,13 @@ def wait_for() -> Callable[..., Any]:
 
 @pytest.fixture(autouse=True, scope="session")
 def _control_plane_off_by_default():
-    """Unit tests write without waking the control plane; ``control_plane`` switches it on."""
+    """Unit tests write without waking the control plane or the live stream; the
+    ``control_plane`` fixture and the dashboard's stream tests switch them on."""
     from cluster import dispatch
+    from dashboard import broadcast
 
     dispatch.disconnect()
+    broadcast.disconnect()
     yield
 
 

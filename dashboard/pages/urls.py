@@ -1,3 +1,10 @@
 """URLs of the dashboard's pages."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from dashboard.pages import views
+
+urlpatterns = [
+    path("", views.architecture, name="architecture"),
+    path("clock", views.clock_control, name="clock"),
+]
