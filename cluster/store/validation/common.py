@@ -428,3 +428,69 @@ def validate_object_meta_update(old: Obj, new: Obj) -> list[FieldError]:
 
 def immutable(path: str, old: Any, new: Any) -> list[FieldError]:
     return [] if old == new else [FieldError.invalid(path, new, FIELD_IMMUTABLE)]
+
+
+# --- selectors (ValidateLabelSelector, ValidateNodeSelectorRequirement) --------------------
+
+
+def qualified_name(path: str, value: Any) -> list[FieldError]:
+    """IsQualifiedName (label keys, condition types, gate names)."""
+    if not isinstance(value, str):
+        return [FieldError.invalid(path, value, "must be a string")]
+    return [FieldError.invalid(path, value, message) for message in label_key_errors(value)]
+
+
+def selector_requirement(expr: Obj, path: str, *, node: bool = False) -> list[FieldError]:
+    """ValidateLabelSelectorRequirement (or, with ``node``, ValidateNodeSelectorRequirement)."""
+    errors: list[FieldError] = []
+    operator = expr.get("operator")
+    values = as_list(expr.get("values"), child(path, "values"), errors)
+    values_path = child(path, "values")
+    if operator in ("In", "NotIn"):
+        if not values:
+            errors.append(
+                FieldError.required(
+                    values_path, "must be specified when `operator` is 'In' or 'NotIn'"
+                )
+            )
+    elif operator in ("Exists", "DoesNotExist"):
+        if values:
+            errors.append(
+                FieldError.forbidden(
+                    values_path,
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                )
+            )
+    elif node and operator in ("Gt", "Lt"):
+        if len(values) != 1:
+            errors.append(
+                FieldError.required(
+                    values_path, "must be specified single value when `operator` is 'Lt' or 'Gt'"
+                )
+            )
+    else:
+        errors.append(
+            FieldError.invalid(child(path, "operator"), operator, "not a valid selector operator")
+        )
+    errors.extend(qualified_name(child(path, "key"), expr.get("key")))
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            errors.append(FieldError.invalid(index(values_path, i), value, "must be a string"))
+        elif not node:
+            errors.extend(
+                FieldError.invalid(index(values_path, i), value, message)
+                for message in label_value_errors(value)
+            )
+    return errors
+
+
+def label_selector(value: Any, path: str) -> list[FieldError]:
+    """ValidateLabelSelector: matchLabels as labels, each matchExpression's rules."""
+    errors: list[FieldError] = []
+    selector = as_dict(value, path, errors)
+    if "matchLabels" in selector:
+        errors.extend(labels(child(path, "matchLabels"), selector["matchLabels"]))
+    expressions_path = child(path, "matchExpressions")
+    for expr_path, expr in dicts(selector.get("matchExpressions"), expressions_path, errors):
+        errors.extend(selector_requirement(expr, expr_path))
+    return errors

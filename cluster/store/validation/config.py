@@ -44,8 +44,10 @@ from cluster.store.validation.common import (
     immutable,
     index,
     key,
-    labels,
+    label_selector,
+    qualified_name,
     quantity,
+    selector_requirement,
     update_validator,
     validator,
 )
@@ -53,7 +55,6 @@ from cluster.store.validation.network import (
     cidr_errors,
     parse_cidr_sloppy,
     path_segment_name,
-    qualified_name,
 )
 
 MAX_SECRET_SIZE = 1024 * 1024  # core.MaxSecretSize, also the ConfigMap limit: 1 MiB
@@ -396,71 +397,6 @@ def validate_secret_update(old: Obj, new: Obj) -> list[FieldError]:
 # --- label and node selectors (the parts PVs and PVCs use) -----------------------------------
 
 
-def _label_name(path: str, value: Any) -> list[FieldError]:
-    """``ValidateLabelName``: a label key."""
-    if not isinstance(value, str):
-        return [FieldError.invalid(path, value, "must be a string")]
-    return [FieldError.invalid(path, value, message) for message in label_key_errors(value)]
-
-
-def _selector_requirement(
-    requirement: Obj, path: str, operators: tuple[str, ...], check_values: bool
-) -> list[FieldError]:
-    """A ``matchExpressions`` item of a label selector or a node selector term."""
-    errors: list[FieldError] = []
-    operator = requirement.get("operator")
-    values_path = child(path, "values")
-    values = as_list(requirement.get("values"), values_path, errors)
-    if operator in ("In", "NotIn"):
-        if not values:
-            errors.append(
-                FieldError.required(
-                    values_path, "must be specified when `operator` is 'In' or 'NotIn'"
-                )
-            )
-    elif operator in ("Exists", "DoesNotExist"):
-        if values:
-            errors.append(
-                FieldError.forbidden(
-                    values_path,
-                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                )
-            )
-    elif operator in ("Gt", "Lt") and operator in operators:
-        if len(values) != 1:
-            errors.append(
-                FieldError.required(
-                    values_path, "must be specified single value when `operator` is 'Lt' or 'Gt'"
-                )
-            )
-    else:
-        errors.append(
-            FieldError.invalid(child(path, "operator"), operator, "not a valid selector operator")
-        )
-    errors.extend(_label_name(child(path, "key"), requirement.get("key", "")))
-    if check_values:
-        for i, value in enumerate(values):
-            if not isinstance(value, str):
-                errors.append(FieldError.invalid(index(values_path, i), value, "must be a string"))
-                continue
-            for message in label_value_errors(value):
-                errors.append(FieldError.invalid(index(values_path, i), value, message))
-    return errors
-
-
-def _label_selector(value: Any, path: str) -> list[FieldError]:
-    """``ValidateLabelSelector``: matchLabels and matchExpressions."""
-    errors: list[FieldError] = []
-    selector = as_dict(value, path, errors)
-    if selector.get("matchLabels") is not None:
-        errors.extend(labels(child(path, "matchLabels"), selector["matchLabels"]))
-    for item_path, item in dicts(
-        selector.get("matchExpressions"), child(path, "matchExpressions"), errors
-    ):
-        errors.extend(_selector_requirement(item, item_path, LABEL_SELECTOR_OPERATORS, True))
-    return errors
-
-
 def _node_selector(value: Any, path: str) -> list[FieldError]:
     """``ValidateNodeSelector``: at least one term, each with valid requirements."""
     errors: list[FieldError] = []
@@ -473,7 +409,7 @@ def _node_selector(value: Any, path: str) -> list[FieldError]:
         for item_path, item in dicts(
             term.get("matchExpressions"), child(term_path, "matchExpressions"), errors
         ):
-            errors.extend(_selector_requirement(item, item_path, NODE_SELECTOR_OPERATORS, True))
+            errors.extend(selector_requirement(item, item_path, node=True))
         for item_path, item in dicts(
             term.get("matchFields"), child(term_path, "matchFields"), errors
         ):
@@ -778,7 +714,7 @@ def validate_pvc_spec(spec: Any, path: str) -> list[FieldError]:
         )
     )
     if spec.get("selector") is not None:
-        errors.extend(_label_selector(spec["selector"], child(path, "selector")))
+        errors.extend(label_selector(spec["selector"], child(path, "selector")))
 
     resources_path = child(path, "resources")
     resources = as_dict(spec.get("resources"), resources_path, errors)
@@ -1132,7 +1068,7 @@ def _metric_identifier(value: Any, path: str, errors: list[FieldError]) -> None:
     else:
         errors.extend(path_segment_name(child(path, "name"), name))
     if metric.get("selector") is not None:
-        errors.extend(_label_selector(metric["selector"], child(path, "selector")))
+        errors.extend(label_selector(metric["selector"], child(path, "selector")))
 
 
 def _resource_source(value: Any, path: str) -> list[FieldError]:
@@ -1331,7 +1267,7 @@ def _taints(value: Any, path: str, errors: list[FieldError]) -> None:
     """``validateNodeTaints``: label keys and values, an effect, unique (key, effect) pairs."""
     seen: list[tuple[Any, Any]] = []
     for taint_path, taint in dicts(value, path, errors):
-        errors.extend(_label_name(child(taint_path, "key"), taint.get("key", "")))
+        errors.extend(qualified_name(child(taint_path, "key"), taint.get("key", "")))
         taint_value = taint.get("value", "")
         if not isinstance(taint_value, str):
             errors.append(

@@ -36,7 +36,6 @@ from typing import Any
 
 from cluster.store import ipam
 from cluster.store.errors import FieldError
-from cluster.store.selectors import label_key_errors
 from cluster.store.validation.common import (
     Obj,
     as_dict,
@@ -49,6 +48,7 @@ from cluster.store.validation.common import (
     key,
     labels,
     port_name,
+    qualified_name,
     update_validator,
     validator,
 )
@@ -248,13 +248,6 @@ def wildcard_subdomain(path: str, value: str) -> list[FieldError]:
             )
         )
     return errors
-
-
-def qualified_name(path: str, value: Any) -> list[FieldError]:
-    """``IsQualifiedName`` (``example.com/name`` or ``name``), as appProtocol and classes use."""
-    if not isinstance(value, str):
-        return [FieldError.invalid(path, value, "must be a string")]
-    return [FieldError.invalid(path, value, message) for message in label_key_errors(value)]
 
 
 def path_segment_name_errors(name: str) -> list[str]:

@@ -52,11 +52,14 @@ from cluster.store.validation.common import (
     go_map,
     index,
     key,
+    label_selector,
     labels,
     non_negative,
     one_of,
     port_name,
+    qualified_name,
     quantity,
+    selector_requirement,
     update_validator,
     validator,
 )
@@ -272,13 +275,6 @@ def _text(value: Any, path: str, errors: list[FieldError]) -> str:
     return text or ""
 
 
-def _qualified_name(path: str, value: Any) -> list[FieldError]:
-    """IsQualifiedName (label keys, condition types, gate names)."""
-    if not isinstance(value, str):
-        return [FieldError.invalid(path, value, "must be a string")]
-    return [FieldError.invalid(path, value, message) for message in label_key_errors(value)]
-
-
 def _name_errors(path: str, value: Any, *, prefix: bool = False) -> list[FieldError]:
     """NameIsDNSSubdomain; with ``prefix`` a trailing dash is allowed (generateName style)."""
     if prefix and isinstance(value, str) and value.endswith("-"):
@@ -358,61 +354,6 @@ def _same(a: Any, b: Any) -> bool:
 # --- label selectors -------------------------------------------------------------------------
 
 
-def _selector_requirement(expr: Obj, path: str, *, node: bool = False) -> list[FieldError]:
-    """ValidateLabelSelectorRequirement (or, with ``node``, ValidateNodeSelectorRequirement)."""
-    errors: list[FieldError] = []
-    operator = expr.get("operator")
-    values = as_list(expr.get("values"), child(path, "values"), errors)
-    values_path = child(path, "values")
-    if operator in ("In", "NotIn"):
-        if not values:
-            errors.append(
-                FieldError.required(
-                    values_path, "must be specified when `operator` is 'In' or 'NotIn'"
-                )
-            )
-    elif operator in ("Exists", "DoesNotExist"):
-        if values:
-            errors.append(
-                FieldError.forbidden(
-                    values_path,
-                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                )
-            )
-    elif node and operator in ("Gt", "Lt"):
-        if len(values) != 1:
-            errors.append(
-                FieldError.required(
-                    values_path, "must be specified single value when `operator` is 'Lt' or 'Gt'"
-                )
-            )
-    else:
-        errors.append(
-            FieldError.invalid(child(path, "operator"), operator, "not a valid selector operator")
-        )
-    errors.extend(_qualified_name(child(path, "key"), expr.get("key")))
-    for i, value in enumerate(values):
-        if not isinstance(value, str):
-            errors.append(FieldError.invalid(index(values_path, i), value, "must be a string"))
-        elif not node:
-            errors.extend(
-                FieldError.invalid(index(values_path, i), value, message)
-                for message in label_value_errors(value)
-            )
-    return errors
-
-
-def _label_selector(selector: Obj, path: str) -> list[FieldError]:
-    """ValidateLabelSelector: matchLabels as labels, each matchExpression's rules."""
-    errors: list[FieldError] = []
-    if "matchLabels" in selector:
-        errors.extend(labels(child(path, "matchLabels"), selector["matchLabels"]))
-    expressions_path = child(path, "matchExpressions")
-    for expr_path, expr in dicts(selector.get("matchExpressions"), expressions_path, errors):
-        errors.extend(_selector_requirement(expr, expr_path))
-    return errors
-
-
 def _parsable(selector: Obj) -> bool:
     """Whether the selector has the shape ``label_selector_from_dict`` takes (the JSON types a
     Go decoder would insist on); shape errors are reported by ``_label_selector``."""
@@ -453,7 +394,7 @@ def _workload_selector(
     if not isinstance(value, dict):
         errors.append(FieldError.invalid(path, value, "must be an object"))
         return None
-    errors.extend(_label_selector(value, path))
+    errors.extend(label_selector(value, path))
     if not value.get("matchLabels") and not value.get("matchExpressions"):
         errors.append(
             _invalid_go(
@@ -800,7 +741,7 @@ def _object_field_selector(value: Any, path: str, allowed: Iterable[str]) -> lis
         subscript = subscripted["subscript"]
         if base == "metadata.annotations":
             subscript = subscript.lower()
-        return errors + _qualified_name(path, subscript)
+        return errors + qualified_name(path, subscript)
     base = "spec.nodeName" if base == "spec.host" else base
     if base not in allowed:
         errors.append(FieldError.not_supported(child(path, "fieldPath"), base, sorted(allowed)))
@@ -1334,7 +1275,7 @@ def _node_selector_term(term: Obj, path: str) -> list[FieldError]:
     for expr_path, expr in dicts(
         term.get("matchExpressions"), child(path, "matchExpressions"), errors
     ):
-        errors.extend(_selector_requirement(expr, expr_path, node=True))
+        errors.extend(selector_requirement(expr, expr_path, node=True))
     for field_path, requirement in dicts(
         term.get("matchFields"), child(path, "matchFields"), errors
     ):
@@ -1413,13 +1354,13 @@ def _pod_affinity_term(term: Obj, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     if term.get("labelSelector") is not None:
         selector = as_dict(term["labelSelector"], child(path, "labelSelector"), errors)
-        errors.extend(_label_selector(selector, child(path, "labelSelector")))
+        errors.extend(label_selector(selector, child(path, "labelSelector")))
     for name in as_list(term.get("namespaces"), child(path, "namespaces"), errors):
         errors.extend(dns1123_label(child(path, "namespace"), name))
     topology_key = term.get("topologyKey")
     if topology_key in (None, ""):
         errors.append(FieldError.required(child(path, "topologyKey"), "can not be empty"))
-    errors.extend(_qualified_name(child(path, "topologyKey"), topology_key or ""))
+    errors.extend(qualified_name(child(path, "topologyKey"), topology_key or ""))
     return errors
 
 
@@ -1463,7 +1404,7 @@ def _toleration(toleration: Obj, path: str) -> list[FieldError]:
     effect = toleration.get("effect") or ""
     value = toleration.get("value") or ""
     if toleration_key not in (None, ""):
-        errors.extend(_qualified_name(child(path, "key"), toleration_key))
+        errors.extend(qualified_name(child(path, "key"), toleration_key))
     elif operator != "Exists":
         errors.append(
             FieldError.invalid(
@@ -1585,14 +1526,14 @@ def _named_lists(spec: Obj, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     for gate_path, gate in dicts(spec.get("readinessGates"), child(path, "readinessGates"), errors):
         errors.extend(
-            _qualified_name(child(gate_path, "conditionType"), gate.get("conditionType") or "")
+            qualified_name(child(gate_path, "conditionType"), gate.get("conditionType") or "")
         )
     seen: set[str] = set()
     for gate_path, gate in dicts(
         spec.get("schedulingGates"), child(path, "schedulingGates"), errors
     ):
         name = gate.get("name") or ""
-        errors.extend(_qualified_name(gate_path, name))
+        errors.extend(qualified_name(gate_path, name))
         if isinstance(name, str) and name in seen:
             errors.append(FieldError.duplicate(gate_path, name))
         seen.add(name if isinstance(name, str) else "")
