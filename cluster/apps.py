@@ -16,6 +16,7 @@ class ClusterConfig(AppConfig):
 
     def ready(self):
         from cluster import dispatch
+        from cluster.api import patches  # noqa: F401  (registers strategic merge and apply)
         from dashboard import broadcast
 
         post_migrate.connect(_bootstrap, sender=self, dispatch_uid="cluster-bootstrap")

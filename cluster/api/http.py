@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -153,6 +154,25 @@ def async_api_view(view: AsyncView) -> AsyncView:
             return internal_error(error)
 
     return csrf_exempt(wrapped)
+
+
+def reconnecting(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``function`` again on a fresh database connection if the current one broke.
+
+    Streams poll from worker threads whose connections outlive requests (Django closes
+    connections at the end of a request, in the request's own thread only); a connection the
+    database dropped in between is replaced once instead of ending the stream.
+    """
+
+    @functools.wraps(function)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (OperationalError, InterfaceError):
+            connection.close()
+            return function(*args, **kwargs)
+
+    return wrapped
 
 
 # --- request parsing -------------------------------------------------------------------------

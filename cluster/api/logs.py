@@ -27,7 +27,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from cluster import clock, simclock, traffic
 from cluster.api import auth
-from cluster.api.http import parse_bool, parse_int
+from cluster.api.http import parse_bool, parse_int, reconnecting
 from cluster.api.routes import Route
 from cluster.kubelet.logs import LogLine, container_log_lines, render_logs
 from cluster.store import read
@@ -275,11 +275,10 @@ async def follow(request: HttpRequest, route: Route) -> StreamingHttpResponse:
     """``logs -f``: stream the log until the container instance ends or the client goes."""
     text, cursor, pod, run, query = await sync_to_async(_start_follow)(request, route)
     uid = pod["metadata"]["uid"]
-    poll = sync_to_async(_poll_follow, thread_sensitive=False)
+    poll = sync_to_async(reconnecting(_poll_follow), thread_sensitive=False)
 
     async def chunks() -> AsyncIterator[bytes]:
-        if text:
-            yield text.encode()
+        yield text.encode()  # possibly empty: it sends the headers at once either way
         if run.finished is not None or query.previous:
             return
         loop = asyncio.get_running_loop()

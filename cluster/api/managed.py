@@ -143,7 +143,7 @@ def _is_element(path: Path) -> bool:
 def remove_paths(obj: Obj, paths: Iterable[Path]) -> Obj:
     """A copy of ``obj`` without the fields at ``paths``; maps emptied by it are dropped."""
     result = copy.deepcopy(obj)
-    for path in sorted(paths, key=len, reverse=True):
+    for path in sorted(paths, key=len):  # a removed list element takes its fields with it
         _remove(result, path)
     return result
 
@@ -245,6 +245,11 @@ class Entry:
             entry["subresource"] = self.subresource
         return entry
 
+    @property
+    def identity(self) -> tuple[str, str, str]:
+        """Who an entry is: the same name applying and updating are two managers."""
+        return (self.manager, self.operation, self.subresource)
+
     def describe(self) -> str:
         """How conflicts name a manager: ``"kubectl"``, ``"x" using apps/v1``."""
         text = json.dumps(self.manager)
@@ -283,12 +288,19 @@ def _owned_prefixes(entries: Iterable[Entry]) -> set[Path]:
 
 
 def record_update(
-    old: Obj | None, new: Obj, manager: str, api_version: str, now: str, kind: str | None = None
+    old: Obj | None,
+    new: Obj,
+    manager: str,
+    api_version: str,
+    now: str,
+    kind: str | None = None,
+    subresource: str = "",
 ) -> Obj:
     """``new`` with its managedFields after ``manager`` wrote it over ``old`` (None: create).
 
-    The manager's ``Update`` entry gains the fields whose value it set or changed; every other
-    entry loses them, and fields the write removed leave every entry.
+    The manager's ``Update`` entry (one per subresource: ``kubectl scale`` writes through
+    ``/scale``) gains the fields whose value it set or changed; every other entry loses them,
+    and fields the write removed leave every entry.
     """
     result = copy.deepcopy(new)
     entries = entries_of(result)
@@ -305,19 +317,27 @@ def record_update(
         if entry.fields & (changed | removed):
             entry.fields -= changed | removed
     if changed:
-        mine = _entry(entries, manager, UPDATE, api_version, now)
+        mine = _entry(entries, manager, UPDATE, api_version, now, subresource)
         mine.fields |= changed
         mine.time = now
     _store_entries(result, entries)
     return result
 
 
-def _entry(entries: list[Entry], manager: str, operation: str, api_version: str, now: str) -> Entry:
+def _entry(
+    entries: list[Entry],
+    manager: str,
+    operation: str,
+    api_version: str,
+    now: str,
+    subresource: str = "",
+) -> Entry:
+    """The entry of (manager, operation, subresource), added when missing."""
     for entry in entries:
-        if entry.manager == manager and entry.operation == operation and not entry.subresource:
+        if entry.identity == (manager, operation, subresource):
             entry.api_version = api_version
             return entry
-    entry = Entry(manager, operation, api_version, now)
+    entry = Entry(manager, operation, api_version, now, subresource=subresource)
     entries.append(entry)
     return entry
 
@@ -421,7 +441,8 @@ def apply(live: Obj | None, config: Obj, manager: str, *, force: bool, now: str,
         return created
 
     entries = entries_of(live)
-    others = [e for e in entries if e.manager != manager]
+    me = (manager, APPLY, "")
+    others = [e for e in entries if e.identity != me]
     conflicts: list[tuple[Entry, Path]] = []
     for entry in others:
         for path in sorted(entry.fields & applied_fields):
@@ -435,7 +456,7 @@ def apply(live: Obj | None, config: Obj, manager: str, *, force: bool, now: str,
     for entry, path in conflicts:
         entry.fields.discard(path)
 
-    mine = next((e for e in entries if e.manager == manager and e.operation == APPLY), None)
+    mine = next((e for e in entries if e.identity == me), None)
     previous = mine.fields if mine is not None else set()
     kept_by_others = _owned_prefixes(others)
     dropped = {path for path in previous - applied_fields if path not in kept_by_others}

@@ -633,7 +633,7 @@ def _scale(request: HttpRequest, route: Route, method: str) -> HttpResponse:
         if rv and str(rv) != current["metadata"]["resourceVersion"]:
             raise Conflict(kind.plural, kind.group, route.name)
         return managed.record_update(
-            current, proposed, manager, kind.api_version, now_text(), kind.kind
+            current, proposed, manager, kind.api_version, now_text(), kind.kind, "scale"
         )
 
     updated = write.mutate(

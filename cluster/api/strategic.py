@@ -192,6 +192,23 @@ def _merge_map(original: Obj, patch: Obj, type_name: str | None) -> Obj:
     for key, values in deletions.items():
         _delete_from_primitive_list(result, key, values)
 
+    # Lists with an order directive first, merged and then ordered together (Go's
+    # mergePatchIntoOriginal), then every other key.
+    for key, order in orders.items():
+        meta = field_of(type_name, key)
+        live = result.get(key)
+        value = patch.pop(key, None) if isinstance(patch.get(key), list) else None
+        server_order = live if isinstance(live, list) else []
+        if isinstance(live, list) and value is not None and isinstance(meta, MergeList):
+            merged, server_order = _merge_list_ordered(live, value, meta)
+        elif value is not None:
+            merged = _fresh(value, meta)
+        elif isinstance(live, list):
+            merged = live
+        else:
+            continue
+        result[key] = _apply_element_order(merged, order, server_order, meta)
+
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -201,12 +218,6 @@ def _merge_map(original: Obj, patch: Obj, type_name: str | None) -> Obj:
             result[key] = _merge_value(result[key], value, meta)
         else:
             result[key] = _fresh(value, meta)
-
-    for key, order in orders.items():
-        meta = field_of(type_name, key)
-        if isinstance(result.get(key), list):
-            live = original.get(key) if isinstance(original.get(key), list) else []
-            result[key] = _apply_element_order(result[key], order, live, meta)
     return result
 
 
@@ -274,8 +285,18 @@ def _key_of(item: Any, key: str | None) -> str:
 
 
 def _merge_list(original: list, patch: list, meta: MergeList) -> list:
+    return _merge_list_ordered(original, patch, meta)[0]
+
+
+def _merge_list_ordered(original: list, patch: list, meta: MergeList) -> tuple[list, list]:
+    """The merged list, and the live order a ``$setElementOrder`` pass compares against.
+
+    That live order is what Go's in-place slice edits leave in the live list's first
+    ``len(live)`` slots: the elements kept after ``$patch: delete``, then the appended new
+    elements (e.g. live ``[1, 2, 4]``, patch ``[3, {1: delete}]``: ``[2, 4, 3]``).
+    """
     if meta.key is None:
-        return _merge_primitive_list(original, patch)
+        return _merge_primitive_list(original, patch), original
     key = meta.key
     items: list[Obj] = []
     replace = False
@@ -303,7 +324,8 @@ def _merge_list(original: list, patch: list, meta: MergeList) -> list:
         else:
             raise PatchError(f"Unknown patch type: {directive!r} in map: {_text(element)}")
     if replace:
-        return [_merge_map({}, item, meta.item) for item in items]
+        replaced = [_merge_map({}, item, meta.item) for item in items]
+        return replaced, original
 
     merged = [copy.deepcopy(item) for item in remaining]
     positions = {
@@ -320,7 +342,8 @@ def _merge_list(original: list, patch: list, meta: MergeList) -> list:
             positions[ident] = len(merged)
             merged.append(_merge_map({}, element, meta.item))
     order = [_key_of(element, key) for element in items]
-    return _normalize_order(merged, order, remaining, key)
+    server_order = merged[: len(original)]
+    return _normalize_order(merged, order, remaining, key), server_order
 
 
 def _merge_primitive_list(original: list, patch: list) -> list:

@@ -18,7 +18,9 @@ its previous log row). ``BOOKMARK`` events only come when ``allowWatchBookmarks=
 unrequested one breaks ``kubectl get -w``). When the Accept header asks for Tables, every
 event's object is a one-row Table (column definitions in the first only).
 
-The stream polls the change log every 100 ms (one tiny query for the current revision, one more
+The headers go out at once (an empty first chunk: Daphne writes them with the first body
+bytes), so a client knows the watch is established before any event. The stream polls the
+change log every 100 ms (one tiny query for the current revision, one more
 when it moved), which is simple and works across processes; it ends after ``timeoutSeconds``
 (default 30 minutes) or when the client goes away.
 """
@@ -37,7 +39,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 
 from cluster import clock
 from cluster.api import auth
-from cluster.api.http import JSON, conversion, parse_bool, parse_int
+from cluster.api.http import JSON, conversion, parse_bool, parse_int, reconnecting
 from cluster.api.routes import Route
 from cluster.models import Change
 from cluster.store import read, tables
@@ -96,9 +98,10 @@ class Filter:
             return change.type, obj
         now = change.type != "DELETED" and self.matches(obj)
         before = self._matched_before(change)
-        self.matched[uid] = now
         if change.type == "DELETED":
+            self.matched.pop(uid, None)
             return ("DELETED", obj) if before or self.matches(obj) else None
+        self.matched[uid] = now
         if now and before:
             return "MODIFIED", obj
         if now:
@@ -266,33 +269,35 @@ def _start(request: HttpRequest, route: Route) -> Watch:
     )
 
 
-def _poll(watch: Watch) -> list[bytes]:
-    """The events since the watch's revision (advancing it)."""
+def _poll(watch: Watch) -> tuple[list[bytes], bool]:
+    """The events of one batch of changes after the watch's revision (advancing it), and
+    whether the watch has caught up with the log. One batch per call, so a failed call loses
+    no event: the revision only moves once the batch's events are in hand."""
     current = read.current_revision()
+    if watch.revision >= current:
+        return [], True
+    try:
+        changes = read.changes_since(watch.revision, [watch.kind.kind], limit=BATCH)
+    except Gone as gone:
+        watch.revision = -1
+        return [watch.encoder.error(gone)], True
+    changes = [c for c in changes if c.revision <= current]
     lines: list[bytes] = []
-    while watch.revision < current:
-        try:
-            changes = read.changes_since(watch.revision, [watch.kind.kind], limit=BATCH)
-        except Gone as gone:
-            watch.revision = -1
-            return [*lines, watch.encoder.error(gone)]
-        changes = [c for c in changes if c.revision <= current]
-        for change in changes:
-            event = watch.filter.event(change)
-            if event is not None:
-                lines.append(watch.encoder.event(*event))
-        if len(changes) < BATCH:
-            watch.revision = current
-        else:
-            watch.revision = changes[-1].revision
-    return lines
+    for change in changes:
+        event = watch.filter.event(change)
+        if event is not None:
+            lines.append(watch.encoder.event(*event))
+    caught_up = len(changes) < BATCH
+    watch.revision = current if caught_up else changes[-1].revision
+    return lines, caught_up
 
 
 async def stream(request: HttpRequest, route: Route) -> StreamingHttpResponse:
     watch = await sync_to_async(_start)(request, route)
-    poll = sync_to_async(_poll, thread_sensitive=False)
+    poll = sync_to_async(reconnecting(_poll), thread_sensitive=False)
 
     async def events() -> AsyncIterator[bytes]:
+        yield b""  # sends the headers now: the client's request returns before any event
         for line in watch.initial:
             yield line
         if watch.revision < 0:
@@ -300,7 +305,7 @@ async def stream(request: HttpRequest, route: Route) -> StreamingHttpResponse:
         deadline = time.monotonic() + watch.timeout
         last_bookmark = time.monotonic()
         while time.monotonic() < deadline:
-            lines = await poll(watch)
+            lines, caught_up = await poll(watch)
             for line in lines:
                 yield line
             if watch.revision < 0:
@@ -308,7 +313,7 @@ async def stream(request: HttpRequest, route: Route) -> StreamingHttpResponse:
             if watch.bookmarks and time.monotonic() - last_bookmark >= BOOKMARK_SECONDS:
                 last_bookmark = time.monotonic()
                 yield watch.encoder.bookmark(watch.revision)
-            if not lines:
+            if caught_up:
                 await asyncio.sleep(POLL_SECONDS)
 
     return StreamingHttpResponse(events(), content_type=JSON)

@@ -120,6 +120,8 @@ def to_dict(row, kind: Kind | None = None, *, copy_content: bool = True) -> dict
         "kind": kind.kind,
         "metadata": metadata_of(row),
     }
+    if not kind.has_spec:  # ConfigMaps, Secrets, Events... carry no generation in Kubernetes
+        obj["metadata"].pop("generation", None)
     if kind.has_spec:
         obj["spec"] = clone(row.spec or {})
     for key, value in (row.body or {}).items():

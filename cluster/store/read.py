@@ -185,10 +185,7 @@ def _filtered(
     selectable = kind.field_selectors
     for requirement in fields:
         if requirement.field not in selectable:
-            raise BadRequest(
-                f'"{requirement.field}" is not a known field selector: only '
-                f'"{", ".join(sorted(selectable))}"'
-            )
+            raise BadRequest(f"field label not supported: {requirement.field}")
         column = selectable[requirement.field]
         if not column:
             python_fields.append(requirement)

@@ -544,7 +544,7 @@ def _apply_update(
 
     spec_changed = proposed.get("spec") != current.get("spec") or _body(proposed) != _body(current)
     fill(row, proposed, kind)
-    if spec_changed and subresource not in ("status", "binding"):
+    if spec_changed and kind.has_spec and subresource not in ("status", "binding"):
         row.generation = (row.generation or 0) + 1
     namespace_pending = kind.kind == "Namespace" and (row.spec or {}).get("finalizers")
     if (
@@ -578,7 +578,7 @@ def _same(current: Obj, proposed: Obj) -> bool:
         meta = {
             k: v
             for k, v in (obj.get("metadata") or {}).items()
-            if k not in {"resourceVersion", "managedFields"} and v not in (None, {}, [])
+            if k != "resourceVersion" and v not in (None, {}, [])
         }
         trimmed["metadata"] = meta
         return trimmed
