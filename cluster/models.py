@@ -283,7 +283,7 @@ class Event(KubeObject):
     involved_name = models.CharField(_("object"), max_length=253, default="", db_index=True)
     involved_uid = models.CharField(max_length=36, blank=True, default="")
     reason = models.CharField(_("reason"), max_length=128, blank=True, default="", db_index=True)
-    type = models.CharField(_("type"), max_length=16, default="Normal", db_index=True)
+    type = models.CharField(_("type"), max_length=16, default="Normal")
     source_component = models.CharField(_("source"), max_length=253, blank=True, default="")
     count = models.IntegerField(_("count"), default=1)
     first_timestamp = models.DateTimeField(_("first seen"), null=True, blank=True)
@@ -291,6 +291,10 @@ class Event(KubeObject):
 
     class Meta(KubeObject.Meta):
         verbose_name = _("event")
+        # The recorder looks up the event to aggregate by object and reason.
+        indexes = [
+            models.Index(fields=["namespace", "involved_uid", "reason"], name="event_aggregate")
+        ]
 
 
 # --- control-plane state that is not a Kubernetes object ---------------------------------------

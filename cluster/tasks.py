@@ -29,7 +29,8 @@ OPTIONS = {
     "retry_backoff": 0.5,
     "max_retries": 3,
 }
-SCHEDULE_LIMIT = 5000
+# A cycle must end well within the scheduler lock's lifetime (dispatch.exclusive: 30 s).
+SCHEDULE_LIMIT = 500
 
 
 def _requeue(delay: float | None, name: str, *args: str) -> None:

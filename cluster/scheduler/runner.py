@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 SCHEDULER_NAME = "default-scheduler"
 COMPONENT = "default-scheduler"
 BIND_BATCH = 200
+# How many nodes a kept decision lists (the chosen one first, then the best runners-up).
+DECISION_NODES = 25
 
 
 @dataclass
@@ -269,9 +271,12 @@ def _decide(pod: dict[str, Any], node: str, sentence: str, diagnosis, message: s
         for name, status in diagnosis.node_statuses.items()
         if not status.is_success
     }
+    if len(statuses) > DECISION_NODES:  # at scale, keep the counts rather than every node
+        statuses = {"counts": dict(diagnosis.reason_counts())}
+    rows = sorted(diagnosis.scores(), key=lambda row: (not row.selected, -row.total))
     scores = [
         {"node": row.node, "scores": row.scores, "total": row.total, "selected": row.selected}
-        for row in diagnosis.scores()
+        for row in rows[:DECISION_NODES]
     ]
     SchedulingDecision.objects.update_or_create(
         pod_uid=pod["metadata"]["uid"],

@@ -111,11 +111,11 @@ def mutate(
     def run() -> Obj:
         row = _lock(kind, namespace, name)
         current = to_dict(row, kind)
-        proposed = change(copy.deepcopy(current))
-        proposed = current if proposed is None else proposed
-        if proposed is current:
-            proposed = copy.deepcopy(current)
-        return _apply_update(kind, row, current, proposed, actor, subresource)
+        working = copy.deepcopy(current)
+        proposed = change(working)
+        return _apply_update(
+            kind, row, current, working if proposed is None else proposed, actor, subresource
+        )
 
     return _transact(run, dry_run)
 
