@@ -40,10 +40,8 @@ from django.utils import timezone
 from cluster import clock
 from cluster.models import Change, Namespace
 from cluster.store import notify, write
-from cluster.store.defaults import apply_defaults
 from cluster.store.errors import (
     AlreadyExists,
-    BadRequest,
     Conflict,
     FieldError,
     Forbidden,
@@ -53,7 +51,6 @@ from cluster.store.errors import (
 )
 from cluster.store.kinds import Kind
 from cluster.store.objects import SERVER_METADATA, fill, format_time, project, to_dict
-from cluster.store.validation import validate_update
 
 Obj = dict[str, Any]
 Result = Obj | StoreError
@@ -408,77 +405,9 @@ def _prepare_update(kind: Kind, row, change: ChangeFn, subresource: str | None) 
     current = to_dict(row, kind, copy_content=False)  # fill gives the row new content
     draft = copy.deepcopy(current)
     proposed = change(draft)
-    proposed = draft if proposed is None else proposed
-    if proposed is current:
-        proposed = draft
-    if not isinstance(proposed, dict):
-        raise BadRequest("the object must be a JSON/YAML mapping")
-    new_meta = proposed.get("metadata")
-    if not isinstance(new_meta, dict):
-        new_meta = proposed["metadata"] = {}
-    rv = new_meta.get("resourceVersion")
-    if rv not in (None, "") and str(rv) != str(row.resource_version):
-        raise Conflict(kind.plural, kind.group, row.name)
-    if new_meta.get("uid") and str(new_meta["uid"]) != str(row.uid):
-        raise Conflict(
-            kind.plural,
-            kind.group,
-            row.name,
-            f"Precondition failed: UID in precondition: {new_meta['uid']}, "
-            f"UID in object meta: {row.uid}",
-        )
-    if (
-        proposed.get("apiVersion", current["apiVersion"]) != current["apiVersion"]
-        or proposed.get("kind", current["kind"]) != current["kind"]
-    ):
-        raise BadRequest(
-            f"the object's apiVersion/kind must stay {current['apiVersion']}/{current['kind']}"
-        )
-    proposed["apiVersion"], proposed["kind"] = current["apiVersion"], current["kind"]
-    if new_meta.get("name", row.name) != row.name:
-        raise BadRequest(
-            f"the name of the object ({new_meta.get('name')}) does not match the "
-            f"name on the URL ({row.name})"
-        )
-    if subresource == "status":
-        merged = copy.deepcopy(current)
-        merged["status"] = proposed.get("status") or {}
-        proposed = merged
-    else:
-        if kind.status_subresource and subresource != "binding":
-            proposed["status"] = copy.deepcopy(current.get("status") or {})
-        meta = proposed["metadata"]
-        for key in SERVER_METADATA:
-            if key in current["metadata"]:
-                meta[key] = current["metadata"][key]
-            else:
-                meta.pop(key, None)
-        if kind.namespaced:
-            meta["namespace"] = row.namespace
-        else:
-            meta.pop("namespace", None)
-        meta["name"] = row.name
-    proposed = apply_defaults(proposed)
-    errors = validate_update(current, proposed)
-    if errors:
-        raise Invalid(kind.kind, kind.group, row.name, errors)
-    if write._same(current, proposed):
-        return "unchanged"
-    spec_changed = proposed.get("spec") != current.get("spec") or write._body(
-        proposed
-    ) != write._body(current)
-    fill(row, proposed, kind)
-    if spec_changed and kind.has_spec and subresource not in ("status", "binding"):
-        row.generation = (row.generation or 0) + 1
-    namespace_pending = kind.kind == "Namespace" and (row.spec or {}).get("finalizers")
-    if (
-        row.deletion_timestamp is not None
-        and not row.finalizers
-        and not row.deletion_grace_period_seconds
-        and not namespace_pending
-    ):
-        return "remove"
-    return "update"
+    return write.prepare_update(
+        kind, row, current, draft if proposed is None else proposed, subresource
+    )
 
 
 def _update_rows(kind: Kind, rows: list[Any], columns: Sequence[str] | None = None) -> None:

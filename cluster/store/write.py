@@ -474,9 +474,15 @@ def _check_preconditions(kind: Kind, row, preconditions: dict[str, Any]) -> None
         )
 
 
-def _apply_update(
-    kind: Kind, row, current: Obj, proposed: Obj, actor: str, subresource: str | None
-) -> Obj:
+def prepare_update(kind: Kind, row, current: Obj, proposed: Obj, subresource: str | None) -> str:
+    """Every step of an update up to the save, on ``row``: "unchanged", "remove" or "update".
+
+    Checks the preconditions the proposed object carries, keeps what the subresource may not
+    touch, applies defaults and allocations, validates (raising Invalid), detects a no-op, and
+    for a real change fills ``row`` with the new content and bumps ``generation``. "remove" means
+    the last finalizer of an object being deleted is gone. The caller takes the revision and
+    saves (one object here, many in ``cluster.store.batch``).
+    """
     if not isinstance(proposed, dict):
         raise BadRequest("the object must be a JSON/YAML mapping")
     new_meta = proposed.get("metadata")
@@ -540,7 +546,7 @@ def _apply_update(
         raise Invalid(kind.kind, kind.group, row.name, errors)
 
     if _same(current, proposed):
-        return current
+        return "unchanged"
 
     spec_changed = proposed.get("spec") != current.get("spec") or _body(proposed) != _body(current)
     fill(row, proposed, kind)
@@ -553,7 +559,17 @@ def _apply_update(
         and not row.deletion_grace_period_seconds
         and not namespace_pending
     ):
-        # The last finalizer is gone from an object being deleted: it goes now.
+        return "remove"
+    return "update"
+
+
+def _apply_update(
+    kind: Kind, row, current: Obj, proposed: Obj, actor: str, subresource: str | None
+) -> Obj:
+    outcome = prepare_update(kind, row, current, proposed, subresource)
+    if outcome == "unchanged":
+        return current
+    if outcome == "remove":  # the last finalizer is gone from an object being deleted
         return _remove(kind, row, actor)
     row.resource_version = _next_revision()
     row.save()
