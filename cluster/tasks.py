@@ -9,6 +9,9 @@ twice is harmless because every controller reads the level and writes only the d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from celery import shared_task
 from django.db import OperationalError
 from redis import RedisError
@@ -29,6 +32,7 @@ OPTIONS = {
     "retry_backoff": 0.5,
     "max_retries": 3,
 }
+T = TypeVar("T")
 # A cycle must end well within the scheduler lock's lifetime (dispatch.exclusive: 30 s).
 SCHEDULE_LIMIT = 500
 
@@ -38,13 +42,35 @@ def _requeue(delay: float | None, name: str, *args: str) -> None:
         dispatch.defer(clock.now() + delay, name, *args)
 
 
+def _one_at_a_time(name: str, *args: str, work: Callable[[], T]) -> T | None:
+    """Run ``work`` for this key unless another worker is running it right now.
+
+    Kubernetes' work queues never hand one key to two workers at once: two reconciles of the
+    same Deployment reading the same state would both act on it (and overshoot maxSurge, say).
+    A caller that finds the key busy leaves a note, and the running one goes again after.
+    """
+    dispatch.started(name, *args)
+    key = "|".join((name, *args))
+    with dispatch.exclusive(key) as mine:
+        if not mine:
+            return None
+        result = work()
+    if dispatch.asked_again(key):
+        dispatch.enqueue(name, *args)
+    return result
+
+
 @shared_task(name="kubarium.reconcile", **OPTIONS)
 def reconcile(controller: str, namespace: str, name: str) -> None:
     """Run one controller (Deployment, ReplicaSet, Endpoints, ...) for one object."""
-    dispatch.started("reconcile", controller, namespace, name)
-    _requeue(
-        controllers.reconcile(controller, namespace, name), "reconcile", controller, namespace, name
+    delay = _one_at_a_time(
+        "reconcile",
+        controller,
+        namespace,
+        name,
+        work=lambda: controllers.reconcile(controller, namespace, name),
     )
+    _requeue(delay, "reconcile", controller, namespace, name)
 
 
 @shared_task(name="kubarium.schedule", **OPTIONS)
@@ -67,40 +93,43 @@ def schedule() -> int:
 @shared_task(name="kubarium.kubelet_sync", **OPTIONS)
 def kubelet_sync(node: str) -> None:
     """A kubelet's sync loop for one node."""
-    dispatch.started("kubelet_sync", node)
-    wake = sync_node(node)
+    wake = _one_at_a_time("kubelet_sync", node, work=lambda: sync_node(node))
     if wake is not None:
         dispatch.defer(wake, "kubelet_sync", node)
 
 
 @shared_task(name="kubarium.node_lifecycle", **OPTIONS)
 def node_lifecycle(node: str) -> None:
-    dispatch.started("node_lifecycle", node)
-    _requeue(controllers.reconcile_node_lifecycle(node), "node_lifecycle", node)
+    delay = _one_at_a_time(
+        "node_lifecycle", node, work=lambda: controllers.reconcile_node_lifecycle(node)
+    )
+    _requeue(delay, "node_lifecycle", node)
 
 
 @shared_task(name="kubarium.garbage_collect", **OPTIONS)
 def garbage_collect(owner_uid: str) -> None:
-    dispatch.started("garbage_collect", owner_uid)
-    _requeue(controllers.reconcile_garbage(owner_uid), "garbage_collect", owner_uid)
+    delay = _one_at_a_time(
+        "garbage_collect", owner_uid, work=lambda: controllers.reconcile_garbage(owner_uid)
+    )
+    _requeue(delay, "garbage_collect", owner_uid)
 
 
 @shared_task(name="kubarium.namespace_sync", **OPTIONS)
 def namespace_sync(name: str) -> None:
-    dispatch.started("namespace_sync", name)
-    _requeue(controllers.reconcile_namespace(name), "namespace_sync", name)
+    delay = _one_at_a_time(
+        "namespace_sync", name, work=lambda: controllers.reconcile_namespace(name)
+    )
+    _requeue(delay, "namespace_sync", name)
 
 
 @shared_task(name="kubarium.pv_bind", **OPTIONS)
 def pv_bind() -> None:
-    dispatch.started("pv_bind")
-    _requeue(controllers.reconcile_volumes(), "pv_bind")
+    _requeue(_one_at_a_time("pv_bind", work=controllers.reconcile_volumes), "pv_bind")
 
 
 @shared_task(name="kubarium.cloud_sync", **OPTIONS)
 def cloud_sync() -> None:
-    dispatch.started("cloud_sync")
-    controllers.reconcile_cloud()
+    _one_at_a_time("cloud_sync", work=controllers.reconcile_cloud)
 
 
 @shared_task(name="kubarium.daemonsets_sync", **OPTIONS)
