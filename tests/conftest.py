@@ -219,6 +219,27 @@ class ControlPlane:
         worker.child.stop(timeout=5.0)
         self.workers.remove(worker)
 
+    def quiesce(self, timeout: float = 60.0) -> None:
+        """Pause the clock and wait until no task is queued or running, so the test database
+        can be flushed without a writer in the way (on PostgreSQL a TRUNCATE racing the
+        worker's writes deadlocks). Every control-plane task holds a ``kubarium:lock:*`` key
+        while it runs; the tick does nothing while the clock is paused."""
+        import redis as redis_client
+
+        from cluster import clock
+
+        clock.pause()
+        client = redis_client.Redis.from_url(self.redis_url)
+
+        def idle() -> bool:
+            return (
+                client.llen("celery") == 0
+                and client.llen("scheduler") == 0
+                and not any(True for _ in client.scan_iter("kubarium:lock:*"))
+            )
+
+        services.wait_for(lambda: idle() and idle() and idle(), timeout=timeout, interval=0.1)
+
     def stop(self) -> None:
         for worker in reversed(self.workers):
             worker.child.stop(timeout=20.0)

@@ -29,6 +29,15 @@ from tests.builders import deployment, namespace, node
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.fixture(autouse=True)
+def settle(control_plane, transactional_db):
+    """After each test, let the control plane go quiet before the database is flushed."""
+    yield
+    control_plane.quiesce()
+
+
 TIMEOUT = 90.0
 
 
