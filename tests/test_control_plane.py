@@ -38,7 +38,8 @@ def settle(control_plane, transactional_db):
     control_plane.quiesce()
 
 
-TIMEOUT = 90.0
+# Generous: these waits end as soon as the cluster gets there; only a failure waits this long.
+TIMEOUT = 180.0
 
 
 def ready_pods(ns: str, **labels: str) -> list[Pod]:
