@@ -156,6 +156,8 @@ def one_of(
 
 _DNS1123_LABEL = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_LABEL_RE = re.compile(_DNS1123_LABEL)
+_DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_DNS1035_LABEL_RE = re.compile(_DNS1035_LABEL)
 _DNS1123_SUBDOMAIN = _DNS1123_LABEL + r"(\." + _DNS1123_LABEL + ")*"
 _DNS1123_SUBDOMAIN_RE = re.compile(_DNS1123_SUBDOMAIN)
 _IANA_SVC_RE = re.compile("[-a-z0-9]+")
@@ -179,6 +181,28 @@ def dns1123_label(path: str, value: Any) -> list[FieldError]:
                     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
                     "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
                     f"'123-abc', regex used for validation is '{_DNS1123_LABEL}')"
+                ),
+            )
+        )
+    return errors
+
+
+def dns1035_label(path: str, value: Any) -> list[FieldError]:
+    """``IsDNS1035Label``: what a Service name (and an Ingress backend's service name) must be."""
+    if not isinstance(value, str):
+        return [FieldError.invalid(path, value, "must be a string")]
+    errors = []
+    if len(value) > 63:
+        errors.append(FieldError.invalid(path, value, "must be no more than 63 characters"))
+    if not _DNS1035_LABEL_RE.fullmatch(value):
+        errors.append(
+            FieldError.invalid(
+                path,
+                value,
+                (
+                    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
+                    "with an alphabetic character, and end with an alphanumeric character (e.g. "
+                    f"'my-name',  or 'abc-123', regex used for validation is '{_DNS1035_LABEL}')"
                 ),
             )
         )
@@ -372,8 +396,6 @@ def validate_object_meta(obj: Obj) -> list[FieldError]:
             errors.append(FieldError.required("metadata.name", "name or generateName is required"))
     else:
         if kind in DNS1035_NAMED_KINDS:
-            from cluster.store.validation.network import dns1035_label
-
             errors.extend(dns1035_label("metadata.name", name))
         else:
             check = dns1123_label if kind in LABEL_NAMED_KINDS else dns1123_subdomain

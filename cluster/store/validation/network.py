@@ -42,6 +42,7 @@ from cluster.store.validation.common import (
     as_list,
     child,
     dicts,
+    dns1035_label,
     dns1123_label,
     dns1123_subdomain,
     index,
@@ -71,8 +72,6 @@ INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 NODE_PORT_RANGE = f"{ipam.NODE_PORT_RANGE.start}-{ipam.NODE_PORT_RANGE.stop - 1}"
 
 _DIGITS = re.compile("[0-9]+")
-_DNS1035_LABEL = "[a-z]([-a-z0-9]*[a-z0-9])?"
-_DNS1035_LABEL_RE = re.compile(_DNS1035_LABEL)
 _DNS1123_SUBDOMAIN = "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 _WILDCARD_SUBDOMAIN = "\\*\\." + _DNS1123_SUBDOMAIN
 _WILDCARD_SUBDOMAIN_RE = re.compile(_WILDCARD_SUBDOMAIN)
@@ -205,28 +204,6 @@ _LINK_LOCAL_MULTICAST = {
 
 
 # --- names -----------------------------------------------------------------------------------
-
-
-def dns1035_label(path: str, value: Any) -> list[FieldError]:
-    """``IsDNS1035Label``: what a Service name (and an Ingress backend's service name) must be."""
-    if not isinstance(value, str):
-        return [FieldError.invalid(path, value, "must be a string")]
-    errors = []
-    if len(value) > 63:
-        errors.append(FieldError.invalid(path, value, "must be no more than 63 characters"))
-    if not _DNS1035_LABEL_RE.fullmatch(value):
-        errors.append(
-            FieldError.invalid(
-                path,
-                value,
-                (
-                    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start "
-                    "with an alphabetic character, and end with an alphanumeric character (e.g. "
-                    f"'my-name',  or 'abc-123', regex used for validation is '{_DNS1035_LABEL}')"
-                ),
-            )
-        )
-    return errors
 
 
 def wildcard_subdomain(path: str, value: str) -> list[FieldError]:
