@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -411,3 +412,81 @@ class TrafficFlow(models.Model):
     def __str__(self) -> str:
         target = self.host + self.path if self.host else f"{self.namespace}/{self.service}"
         return f"{self.rps:g} req/s -> {target}"
+
+
+# --- access: who may do what (``cluster.access``) -----------------------------------------------
+
+
+class Role(models.TextChoices):
+    """The three roles, after Kubernetes' built-in ``admin``, ``edit`` and ``view`` ClusterRoles
+    (``cluster.access.role_allows`` says which verbs each grants)."""
+
+    ADMIN = "admin", _("admin")
+    EDITOR = "editor", _("editor")
+    VIEWER = "viewer", _("viewer")
+
+
+class RoleBinding(models.Model):
+    """Grants a Django user a role, in one namespace or (namespace blank) in the whole cluster.
+
+    Kubernetes' RoleBinding and ClusterRoleBinding in one row. Superusers need none: they are
+    admins everywhere.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="role_bindings",
+        verbose_name=_("user"),
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    namespace = models.CharField(
+        _("namespace"),
+        max_length=63,
+        blank=True,
+        default="",
+        help_text=_("Leave blank to grant the role in every namespace and on the cluster."),
+    )
+
+    class Meta:
+        ordering = ["user__username", "namespace", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "namespace", "role"], name="rolebinding_unique_grant"
+            )
+        ]
+        verbose_name = _("role binding")
+
+    def __str__(self) -> str:
+        where = self.namespace or _("cluster-wide")
+        return f"{self.user} {self.role} ({where})"
+
+
+class ApiToken(models.Model):
+    """A bearer token for the Kubernetes API (``Authorization: Bearer <token>``).
+
+    Only the SHA-256 of the token is stored; the token itself is shown once, when it is made
+    (``cluster.access.token_create``). Tokens are long random strings, so a fast hash is enough:
+    there is nothing to guess from, unlike a password.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True, default="")
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    # The first characters of the token, so people can tell their tokens apart.
+    prefix = models.CharField(_("starts with"), max_length=16, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user__username", "created_at"]
+        verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        label = self.name or self.prefix + "…"
+        return f"{self.user}: {label}"

@@ -9,6 +9,10 @@ Everything that differs between a laptop demo and production comes from the envi
 - ``DEBUG``: ``1``/``true`` to enable (default on for the embedded demo).
 - ``ALLOWED_HOSTS``: comma-separated host names (default ``localhost,127.0.0.1,[::1]``).
 - ``KUBARIUM_SPEED``: the simulation clock's speed at start (see ``docs/configuration.md``).
+- ``KUBARIUM_ANONYMOUS_READ``: ``1`` lets people who are not signed in (and API requests without
+  a token) read everything but Secrets, for classroom projectors (default off).
+- ``KUBARIUM_AUTHORIZATION_MODE``: ``RBAC`` (default) or ``AlwaysAllow`` (no access control at
+  all, for throwaway sandboxes and tests).
 """
 
 from __future__ import annotations
@@ -168,6 +172,18 @@ KUBARIUM = {
     # Largest manifest accepted by the apply path, in bytes.
     "MAX_MANIFEST_BYTES": int(os.environ.get("KUBARIUM_MAX_MANIFEST_BYTES", str(3 * 1024 * 1024))),
 }
+
+# Access (``cluster.access``): anonymous read-only access for classroom projectors, and the
+# authorization mode, as kube-apiserver's --authorization-mode names it.
+KUBARIUM_ANONYMOUS_READ = env_bool("KUBARIUM_ANONYMOUS_READ", False)
+KUBARIUM_AUTHORIZATION_MODE = os.environ.get("KUBARIUM_AUTHORIZATION_MODE", "RBAC").strip()
+if KUBARIUM_AUTHORIZATION_MODE not in ("RBAC", "AlwaysAllow"):
+    raise ValueError(
+        f"KUBARIUM_AUTHORIZATION_MODE must be RBAC or AlwaysAllow, not {KUBARIUM_AUTHORIZATION_MODE!r}"
+    )
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "architecture"
+LOGOUT_REDIRECT_URL = "login"
 
 LOGGING = {
     "version": 1,
