@@ -4,19 +4,37 @@ An event names the object it is about (``involvedObject``), a reason, a message,
 (``Normal`` or ``Warning``) and the component that reported it. Repeats of the same event
 (same object, reason, message, type and source) are aggregated: the existing Event's ``count``
 goes up and its ``lastTimestamp`` moves, instead of a new object each time.
+
+``record_many`` records a whole list with a handful of statements (one query finds the events
+to aggregate, one batched create, one batched update): the scheduler binding hundreds of pods
+and a kubelet starting a node's pods report their events that way. ``record`` and
+``record_reference`` are the one-event forms of the same thing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from cluster.models import Event
-from cluster.store import write
 from cluster.store.objects import format_time
 
 Obj = dict[str, Any]
+
+
+class Note(NamedTuple):
+    """One event to record: about the object ``involved`` refers to (see ``involved_object``)."""
+
+    involved: Obj
+    reason: str
+    message: str
+    type: str = "Normal"
+    component: str = ""
+    host: str = ""
+    now: dt.datetime | None = None
 
 
 def involved_object(obj: Obj, field_path: str = "") -> Obj:
@@ -70,50 +88,135 @@ def record_reference(
     now: dt.datetime | None = None,
 ) -> Obj:
     """Record (or aggregate) an event about the object ``involved`` refers to."""
-    from cluster import clock
+    result = record_many([Note(involved, reason, message, type, component, host, now)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
-    now = (now or clock.now_datetime()).replace(microsecond=0)
-    involved = {k: v for k, v in involved.items() if v not in (None, "")}
+
+def record_many(notes: Sequence[Note]) -> list[Any]:
+    """Record (or aggregate) every event of ``notes``, in order; the Events or errors.
+
+    A note whose event already exists (the newest one with the same object uid and name,
+    reason, type, source and message) bumps that event's ``count`` and ``lastTimestamp``; so
+    does a repeat within ``notes``. The others are created, with their source component as the
+    change log's actor. Errors concern one event each (a ``StoreError`` in its place, as
+    ``batch`` returns them); the rest are still written.
+    """
+    from cluster import clock
+    from cluster.store import batch
+
+    if not notes:
+        return []
+    default_now = clock.now_datetime()
+    prepared = [_prepared(note, default_now) for note in notes]
+    stored = _latest_events({key for key, _ in prepared})
+    plans: dict[tuple, _Plan] = {}
+    for key, event in prepared:
+        plan = plans.get(key)
+        if plan is None:
+            found = stored.get(key)
+            if found is not None and found[1].get("message") == event["message"]:
+                plans[key] = _Plan(found[0], None, 1, event["lastTimestamp"])
+            else:
+                plans[key] = _Plan(event["metadata"]["name"], event, 0, event["lastTimestamp"])
+            continue
+        plan.add += 1
+        plan.last = max(plan.last, event["lastTimestamp"])
+
+    outcome: dict[tuple, Any] = {}
+    groups: dict[tuple[str, str, bool], list[tuple[tuple, _Plan]]] = {}
+    for key, plan in plans.items():
+        # Creates grouped by component (the actor); bumps by namespace and component.
+        group = ("", key[5], True) if plan.new is not None else (key[0], key[5], False)
+        groups.setdefault(group, []).append((key, plan))
+    for (namespace, component, new), items in groups.items():
+        if new:
+            for _, plan in items:
+                plan.new["count"] += plan.add
+                plan.new["lastTimestamp"] = plan.last
+            results = batch.create_many([plan.new for _, plan in items], actor=component)
+        else:
+            changes = [(namespace, plan.name, _bump(plan.add, plan.last)) for _, plan in items]
+            results = batch.mutate_many("Event", changes, actor=component)
+        for (key, _), result in zip(items, results, strict=True):
+            outcome[key] = result
+    return [outcome[key] for key, _ in prepared]
+
+
+@dataclass
+class _Plan:
+    """What becomes of one aggregation key: the event it goes to, created anew (``new``) or
+    bumped by ``add``, and the newest timestamp among its notes."""
+
+    name: str
+    new: Obj | None
+    add: int
+    last: str
+
+
+def _bump(add: int, last: str):
+    def bump(event: Obj) -> Obj:
+        event["count"] = int(event.get("count") or 1) + add
+        event["lastTimestamp"] = max(event.get("lastTimestamp") or "", last)
+        return event
+
+    return bump
+
+
+def _prepared(note: Note, default_now: dt.datetime) -> tuple[tuple, Obj]:
+    """The aggregation key of ``note`` and the Event that records it the first time."""
+    now = (note.now or default_now).replace(microsecond=0)
+    involved = {k: v for k, v in note.involved.items() if v not in (None, "")}
     involved.setdefault("uid", "")
     namespace = involved.get("namespace") or "default"
-    existing = (
-        Event.objects.filter(
-            namespace=namespace,
-            involved_uid=involved.get("uid", ""),
-            involved_name=involved["name"],
-            reason=reason,
-            type=type,
-            source_component=component,
-        )
-        .order_by("-last_timestamp")
-        .values_list("name", "body")
-        .first()
-    )
-    if existing and existing[1].get("message") == message:
-
-        def bump(event: Obj) -> Obj:
-            event["count"] = int(event.get("count") or 1) + 1
-            event["lastTimestamp"] = format_time(now)
-            return event
-
-        return write.mutate("Event", namespace, existing[0], bump, actor=component)
-
-    source: Obj = {"component": component}
-    if host:
-        source["host"] = host
+    key = (namespace, involved["uid"], involved["name"], note.reason, note.type, note.component)
+    source: Obj = {"component": note.component}
+    if note.host:
+        source["host"] = note.host
     event = {
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": f"{involved['name']}.{secrets.token_hex(8)}", "namespace": namespace},
         "involvedObject": involved,
-        "reason": reason,
-        "message": message,
-        "type": type,
+        "reason": note.reason,
+        "message": note.message,
+        "type": note.type,
         "source": source,
         "count": 1,
         "firstTimestamp": format_time(now),
         "lastTimestamp": format_time(now),
-        "reportingComponent": component,
-        "reportingInstance": host,
+        "reportingComponent": note.component,
+        "reportingInstance": note.host,
     }
-    return write.create(event, actor=component)
+    return key, event
+
+
+def _latest_events(keys: set[tuple]) -> dict[tuple, tuple[str, Obj]]:
+    """For each aggregation key, the newest stored event's name and body (one query)."""
+    if not keys:
+        return {}
+    rows = (
+        Event.objects.filter(
+            namespace__in={key[0] for key in keys},
+            involved_uid__in={key[1] for key in keys},
+            reason__in={key[3] for key in keys},
+        )
+        .order_by("last_timestamp", "id")
+        .values_list(
+            "namespace",
+            "involved_uid",
+            "involved_name",
+            "reason",
+            "type",
+            "source_component",
+            "name",
+            "body",
+        )
+    )
+    latest: dict[tuple, tuple[str, Obj]] = {}
+    for namespace, uid, involved_name, reason, type_, component, name, body in rows.iterator():
+        key = (namespace, uid, involved_name, reason, type_, component)
+        if key in keys:
+            latest[key] = (name, body)  # ordered oldest first: the newest wins
+    return latest
