@@ -721,6 +721,36 @@ def test_binding_assigns_a_node_once(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "uid", "code", "node"),
+    [
+        ("?dryRun=All", None, 201, ""),  # checked, not written
+        ("", "00000000-0000-0000-0000-000000000000", 409, ""),  # uid precondition fails
+        ("", "own", 201, "node-2"),  # the pod's own uid: bound
+    ],
+    ids=["dry-run", "stale-uid", "matching-uid"],
+)
+def test_binding_preconditions_and_dry_run(client, query, uid, code, node):
+    """A Binding's metadata.uid must be the pod's; a dry run binds nothing."""
+    created = write.create(pod("p"))
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "p"},
+        "target": {"kind": "Node", "name": "node-2"},
+    }
+    if uid:
+        binding["metadata"]["uid"] = created["metadata"]["uid"] if uid == "own" else uid
+    answer = client.post(
+        PODS + "/p/binding" + query, json.dumps(binding), content_type="application/json"
+    )
+    assert answer.status_code == code, answer.content
+    if code == 409:
+        assert "Precondition failed: UID in precondition" in body(answer)["message"]
+    assert read.get("Pod", "default", "p")["spec"].get("nodeName", "") == node
+
+
+@pytest.mark.django_db
 def test_logs_as_plain_text(client):
     """pods/x/log is text/plain, with tailLines and timestamps as the kubelet renders them."""
     running_pod("web-1")

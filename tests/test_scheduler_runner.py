@@ -125,3 +125,57 @@ def test_the_same_scenario_gives_the_same_placements(cluster):
     first, second = scenario(), scenario()
     assert first == second
     assert len({n for _, n in first}) == 3  # spread over the three workers
+
+
+def test_a_pod_that_fits_later_is_bound_and_its_decision_replaced(cluster):
+    """The kept decision is the last one: Unschedulable first, then the node it went to."""
+    write.create(pod("big", cpu="2"))
+    schedule_pending()
+    assert SchedulingDecision.objects.get(name="big").node_name == ""
+    write.create(node("worker-4", cpu="4"))
+    stats = schedule_pending()
+    assert stats.bound == 1
+    decision = SchedulingDecision.objects.get(name="big")
+    assert decision.node_name == "worker-4"
+    # The only feasible node is taken without scoring (as upstream does); the others say why.
+    assert decision.diagnosis["scores"] == []
+    assert sorted(decision.diagnosis["filtered"]) == [
+        "control-plane",
+        "worker-1",
+        "worker-2",
+        "worker-3",
+    ]
+    assert decision.diagnosis["filtered"]["worker-1"]["reasons"] == ["Insufficient cpu"]
+    assert Event.objects.filter(involved_name="big", reason="Scheduled").count() == 1
+
+
+def test_a_pod_bound_or_deleted_during_the_cycle_is_skipped(cluster, monkeypatch):
+    """Between the snapshot and the commit another binder took one pod and one was deleted:
+    the binding's preconditions refuse both, the third is bound, nothing is recorded for
+    the two (no decision, no Scheduled event)."""
+    from cluster.scheduler import runner
+
+    for name in ("taken", "gone", "free"):
+        write.create(pod(name, cpu="100m"))
+    real = runner.schedule_batch
+
+    def meanwhile(*args, **kwargs):
+        results = real(*args, **kwargs)
+        write.mutate(
+            "Pod",
+            "default",
+            "taken",
+            lambda p: {**p, "spec": {**p["spec"], "nodeName": "worker-1"}},
+            subresource="binding",
+            actor="other-scheduler",
+        )
+        write.delete("Pod", "default", "gone", grace_period_seconds=0)
+        return results
+
+    monkeypatch.setattr(runner, "schedule_batch", meanwhile)
+    stats = schedule_pending()
+    assert stats.bound == 1
+    assert sorted(SchedulingDecision.objects.values_list("name", flat=True)) == ["free"]
+    scheduled = Event.objects.filter(reason="Scheduled", source_component="default-scheduler")
+    assert [e.involved_name for e in scheduled] == ["free"]
+    assert read.get("pods", "default", "taken")["spec"]["nodeName"] == "worker-1"

@@ -37,7 +37,7 @@ from cluster.api.http import (
     unsupported_media_type,
 )
 from cluster.api.routes import Route
-from cluster.store import read, tables, write
+from cluster.store import batch, read, tables, write
 from cluster.store.errors import (
     BadRequest,
     Conflict,
@@ -45,6 +45,7 @@ from cluster.store.errors import (
     Invalid,
     MethodNotAllowed,
     NotFound,
+    StoreError,
 )
 from cluster.store.kinds import Kind, get_path
 from cluster.store.objects import format_time
@@ -679,10 +680,6 @@ def evict(request: HttpRequest, route: Route) -> HttpResponse:
     return json_response(success_status(code=201), status=201)
 
 
-def _scheduled_condition() -> Obj:
-    return {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_text()}
-
-
 def bind(request: HttpRequest, route: Route) -> HttpResponse:
     """POST pods/<name>/binding: assign the pod to ``target.name`` (what a scheduler does)."""
     kind = route.kind
@@ -693,28 +690,18 @@ def bind(request: HttpRequest, route: Route) -> HttpResponse:
     if not node or not isinstance(node, str):
         raise Invalid("Binding", "", route.name, [FieldError.required("target.name", "")])
 
-    def change(current: Obj) -> Obj:
-        assigned = get_path(current, "spec.nodeName")
-        if assigned:
-            raise Conflict(
-                "pods/binding",
-                "",
-                route.name,
-                f'pod {route.name} is already assigned to node "{assigned}"',
-            )
-        current["spec"]["nodeName"] = node
-        status = current.setdefault("status", {})
-        others = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
-        status["conditions"] = [_scheduled_condition(), *others]
-        return current
-
-    write.mutate(
-        kind,
+    # The store's pods/binding does what the apiserver's BindingREST does (uid precondition,
+    # already assigned, being deleted, scheduling gates; PodScheduled=True).
+    binding = batch.Binding(
         namespace_of(route),
         route.name,
-        change,
-        actor=auth.field_manager(request),
-        subresource="binding",
-        dry_run=is_dry_run(request),
+        node,
+        str(get_path(body, "metadata.uid") or ""),
+        get_path(body, "metadata.annotations") or None,
     )
+    (answer,) = batch.bind_pods(
+        [binding], actor=auth.field_manager(request), dry_run=is_dry_run(request)
+    )
+    if isinstance(answer, StoreError):
+        raise answer
     return json_response(success_status(code=201), status=201)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 
@@ -35,7 +35,7 @@ from cluster.scheduler import (
     schedule_batch,
 )
 from cluster.scheduler.explain import event_message
-from cluster.store import events, kinds, read, write
+from cluster.store import batch, events, kinds, read
 from cluster.store.errors import Conflict, NotFound, StoreError
 from cluster.store.objects import format_time, to_dict
 
@@ -112,13 +112,18 @@ def schedule_pending(limit: int = 5000) -> RunStats:
                 strict=True,
             )
         )
+        unplaced = []
+        for pod, info, result in chunk:
+            if not result.node_name:
+                message = failed_scheduling_message(total_nodes, result.diagnosis)
+                sentence = plain_language(info, result.diagnosis, snap)
+                decision = _decision(pod, "", sentence, result.diagnosis, message)
+                unplaced.append(_Unschedulable(pod, message, decision))
         with transaction.atomic():
-            for pod, info, result in chunk:
-                if result.node_name:
-                    stats.bound += _bind(pod, result)
-                else:
-                    stats.unschedulable += 1
-                    _unschedulable(pod, info, result, snap, total_nodes)
+            placed = [(pod, result) for pod, _, result in chunk if result.node_name]
+            stats.bound += _bind_all(placed)
+            _mark_unschedulable(unplaced)
+        stats.unschedulable += len(unplaced)
     stats.seconds["commit"] = time.perf_counter() - t
     return stats
 
@@ -139,7 +144,7 @@ def _volumes_ready(
             "name", flat=True
         )
     )
-    ready = []
+    ready, waiting_for_claims = [], []
     for pod in pods:
         problem = ""
         for volume in pod["spec"].get("volumes") or []:
@@ -156,13 +161,18 @@ def _volumes_ready(
         if not problem:
             ready.append(pod)
             continue
-        stats.unschedulable += 1
         message = (
             f"0/{total_nodes} nodes are available: {problem}. preemption: "
             f"0/{total_nodes} nodes are available: {total_nodes} Preemption is not "
             f"helpful for scheduling."
         )
-        _mark_unschedulable(pod, message, problem[0].upper() + problem[1:] + ".")
+        sentence = problem[0].upper() + problem[1:] + "."
+        waiting_for_claims.append(
+            _Unschedulable(pod, message, _sentence_only(pod, message, sentence))
+        )
+    with transaction.atomic():
+        _mark_unschedulable(waiting_for_claims)
+    stats.unschedulable += len(waiting_for_claims)
     return ready
 
 
@@ -185,87 +195,134 @@ def _set_condition(status: dict[str, Any], condition: dict[str, Any]) -> dict[st
     return {**status, "conditions": [condition, *conditions]}
 
 
-def _bind(pod: dict[str, Any], result) -> int:
-    namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-    uid, node = pod["metadata"]["uid"], result.node_name
-
-    def binding(current: dict[str, Any]) -> dict[str, Any]:
-        if current["metadata"]["uid"] != uid or current["spec"].get("nodeName"):
-            raise Conflict(
-                "pods/binding",
-                "",
-                name,
-                f'pod {name} is already assigned to node "{current["spec"].get("nodeName")}"',
+def _bind_all(placed: list[tuple[dict[str, Any], Any]]) -> int:
+    """Bind every placed pod with one ``pods/binding`` batch (guarded by the pod's uid and by
+    it still being unbound), then keep the decisions and record the ``Scheduled`` events, a
+    few statements for the whole list. Pods deleted or bound meanwhile are skipped."""
+    if not placed:
+        return 0
+    answers = batch.bind_pods(
+        [
+            batch.Binding(
+                p["metadata"]["namespace"], p["metadata"]["name"], r.node_name, p["metadata"]["uid"]
             )
-        current["spec"]["nodeName"] = node
-        current["status"] = _set_condition(current.get("status") or {}, _condition("True"))
-        return current
-
-    try:
-        # The binding subresource: the only spec change a pod accepts, and its status with it.
-        bound = write.mutate(
-            "Pod", namespace, name, binding, actor=COMPONENT, subresource="binding"
-        )
-    except (NotFound, Conflict):
-        return 0
-    except StoreError as error:
-        logger.warning("binding %s/%s to %s failed: %s", namespace, name, node, error.message)
-        return 0
-    _decide(bound, node, "", result.diagnosis)
-    events.record(
-        bound,
-        "Scheduled",
-        f"Successfully assigned {namespace}/{name} to {node}",
-        component=COMPONENT,
+            for p, r in placed
+        ],
+        actor=COMPONENT,
     )
-    return 1
-
-
-def _unschedulable(
-    pod: dict[str, Any], info: PodInfo, result, snap: Snapshot, total_nodes: int
-) -> None:
-    message = failed_scheduling_message(total_nodes, result.diagnosis)
-    if _mark_unschedulable(pod, message, ""):
-        _decide(pod, "", plain_language(info, result.diagnosis, snap), result.diagnosis, message)
-
-
-def _mark_unschedulable(pod: dict[str, Any], message: str, sentence: str) -> bool:
-    """Set PodScheduled=False/Unschedulable (when it changed) and record FailedScheduling."""
-    namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-    current = next(
-        (c for c in pod["status"].get("conditions") or [] if c.get("type") == "PodScheduled"), {}
+    bound = []
+    for (pod, result), answer in zip(placed, answers, strict=True):
+        if isinstance(answer, StoreError):
+            if not isinstance(answer, NotFound | Conflict):
+                logger.warning(
+                    "binding %s/%s to %s failed: %s",
+                    pod["metadata"]["namespace"],
+                    pod["metadata"]["name"],
+                    result.node_name,
+                    answer.message,
+                )
+            continue
+        bound.append((answer, result))
+    _keep_decisions([_decision(pod, r.node_name, "", r.diagnosis) for pod, r in bound])
+    events.record_many(
+        [
+            events.Note(
+                events.involved_object(pod),
+                "Scheduled",
+                f"Successfully assigned {pod['metadata']['namespace']}/{pod['metadata']['name']} "
+                f"to {r.node_name}",
+                component=COMPONENT,
+            )
+            for pod, r in bound
+        ]
     )
-    if current.get("status") != "False" or current.get("message") != message:
+    return len(bound)
 
-        def mark(obj: dict[str, Any]) -> dict[str, Any]:
+
+class _Unschedulable(NamedTuple):
+    """A pod that fits nowhere: Kubernetes' FailedScheduling message and the kept decision."""
+
+    pod: dict[str, Any]
+    message: str
+    decision: SchedulingDecision
+
+
+def _mark_unschedulable(unplaced: list[_Unschedulable]) -> None:
+    """Set ``PodScheduled=False/Unschedulable`` where it changed, keep the decisions and record
+    the ``FailedScheduling`` events (repeats aggregate), in a few statements for the list."""
+    if not unplaced:
+        return
+
+    def mark(message: str):
+        def change(obj: dict[str, Any]) -> dict[str, Any]:
             obj["status"] = _set_condition(
                 obj.get("status") or {}, _condition("False", "Unschedulable", message)
             )
             return obj
 
-        try:
-            write.mutate("Pod", namespace, name, mark, subresource="status", actor=COMPONENT)
-        except (NotFound, Conflict):
-            return False
-    if sentence:
-        SchedulingDecision.objects.update_or_create(
-            pod_uid=pod["metadata"]["uid"],
-            defaults={
-                "namespace": namespace,
-                "name": name,
-                "node_name": "",
-                "message": message,
-                "diagnosis": {"sentence": sentence},
-                "decided_at": clock.now_datetime(),
-            },
+        return change
+
+    changed = [
+        item
+        for item in unplaced
+        if (
+            (scheduled := _scheduled_condition(item.pod)).get("status") != "False"
+            or scheduled.get("message") != item.message
         )
-    events.record(
-        pod, "FailedScheduling", event_message(message), type="Warning", component=COMPONENT
+    ]
+    marked = batch.mutate_many(
+        "Pod",
+        [
+            (i.pod["metadata"]["namespace"], i.pod["metadata"]["name"], mark(i.message))
+            for i in changed
+        ],
+        subresource="status",
+        actor=COMPONENT,
     )
-    return True
+    gone = {
+        id(item)
+        for item, answer in zip(changed, marked, strict=True)
+        if isinstance(answer, StoreError)
+    }
+    still_pending = [item for item in unplaced if id(item) not in gone]
+    _keep_decisions([item.decision for item in still_pending])
+    events.record_many(
+        [
+            events.Note(
+                events.involved_object(item.pod),
+                "FailedScheduling",
+                event_message(item.message),
+                type="Warning",
+                component=COMPONENT,
+            )
+            for item in still_pending
+        ]
+    )
 
 
-def _decide(pod: dict[str, Any], node: str, sentence: str, diagnosis, message: str = "") -> None:
+def _scheduled_condition(pod: dict[str, Any]) -> dict[str, Any]:
+    conditions = pod["status"].get("conditions") or []
+    return next((c for c in conditions if c.get("type") == "PodScheduled"), {})
+
+
+def _sentence_only(pod: dict[str, Any], message: str, sentence: str) -> SchedulingDecision:
+    """The decision kept when no node was looked at (a PreFilter rejected the pod)."""
+    return SchedulingDecision(
+        pod_uid=pod["metadata"]["uid"],
+        namespace=pod["metadata"]["namespace"],
+        name=pod["metadata"]["name"],
+        node_name="",
+        message=message,
+        diagnosis={"sentence": sentence},
+        decided_at=clock.now_datetime(),
+    )
+
+
+def _decision(
+    pod: dict[str, Any], node: str, sentence: str, diagnosis, message: str = ""
+) -> SchedulingDecision:
+    """The kept record of one decision: the nodes filtered out (or, at scale, the counts per
+    reason), the best scores, the plain-language sentence."""
     statuses = {
         name: {"plugin": status.plugin, "reasons": list(status.reasons)}
         for name, status in diagnosis.node_statuses.items()
@@ -278,19 +335,28 @@ def _decide(pod: dict[str, Any], node: str, sentence: str, diagnosis, message: s
         {"node": row.node, "scores": row.scores, "total": row.total, "selected": row.selected}
         for row in rows[:DECISION_NODES]
     ]
-    SchedulingDecision.objects.update_or_create(
+    return SchedulingDecision(
         pod_uid=pod["metadata"]["uid"],
-        defaults={
-            "namespace": pod["metadata"]["namespace"],
-            "name": pod["metadata"]["name"],
-            "node_name": node,
-            "message": message or sentence,
-            "diagnosis": {
-                "filtered": statuses,
-                "scores": scores,
-                "sentence": sentence,
-                "evaluated": diagnosis.evaluated_nodes,
-            },
-            "decided_at": clock.now_datetime(),
+        namespace=pod["metadata"]["namespace"],
+        name=pod["metadata"]["name"],
+        node_name=node,
+        message=message or sentence,
+        diagnosis={
+            "filtered": statuses,
+            "scores": scores,
+            "sentence": sentence,
+            "evaluated": diagnosis.evaluated_nodes,
         },
+        decided_at=clock.now_datetime(),
     )
+
+
+def _keep_decisions(decisions: list[SchedulingDecision]) -> None:
+    """Store ``decisions``, each replacing the pod's previous one (one upsert)."""
+    if decisions:
+        SchedulingDecision.objects.bulk_create(
+            decisions,
+            update_conflicts=True,
+            unique_fields=["pod_uid"],
+            update_fields=["namespace", "name", "node_name", "message", "diagnosis", "decided_at"],
+        )

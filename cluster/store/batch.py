@@ -173,7 +173,9 @@ class Binding(NamedTuple):
     annotations: dict[str, str] | None = None
 
 
-def bind_pods(bindings: Sequence[Binding], *, actor: str = "default-scheduler") -> list[Result]:
+def bind_pods(
+    bindings: Sequence[Binding], *, actor: str = "default-scheduler", dry_run: bool = False
+) -> list[Result]:
     """The ``pods/binding`` subresource for many pods, as the apiserver's BindingREST does it.
 
     For each pod, under its row lock: NotFound when it is gone; a Conflict when the uid
@@ -185,6 +187,7 @@ def bind_pods(bindings: Sequence[Binding], *, actor: str = "default-scheduler") 
     Like Kubernetes (a ``GuaranteedUpdate`` outside the pod strategy), the pod is not validated
     again: a binding changes nothing validation looks at but the node name, which is not checked
     against the nodes either. Revisions, change log and notifications are those of every write.
+    ``dry_run`` checks everything and answers the pods as they would be, writing nothing.
     """
     kind = write._kind("Pod")
     keys = [(b.namespace, b.name) for b in bindings]
@@ -212,6 +215,10 @@ def bind_pods(bindings: Sequence[Binding], *, actor: str = "default-scheduler") 
             row.status = _pod_scheduled(row.status or {}, now)
             project(row, to_dict(row, kind, copy_content=False), kind)
             updated.append((index, kind, row))
+        if dry_run:
+            for index, _, row in updated:
+                results[index] = to_dict(row, kind)
+            return results  # type: ignore[return-value]
         first = _take_revisions(len(updated))
         for offset, (_, _, row) in enumerate(updated):
             row.resource_version = first + offset
