@@ -145,6 +145,36 @@ def wait_for() -> Callable[..., Any]:
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _access_open_by_default() -> Iterator[None]:
+    """Tests that are not about access run with access control off
+    (``KUBARIUM_AUTHORIZATION_MODE=AlwaysAllow``): the plain test ``client``, kubectl over
+    plain HTTP (which never sends a token) and the servers tests start (they inherit the
+    environment) may do everything. Tests of access itself ask for ``access_enforced``, or start
+    their server with ``KUBARIUM_AUTHORIZATION_MODE=RBAC``."""
+    from cluster import access
+
+    previous = os.environ.get("KUBARIUM_AUTHORIZATION_MODE")
+    os.environ["KUBARIUM_AUTHORIZATION_MODE"] = access.ALWAYS_ALLOW
+    settings.KUBARIUM_AUTHORIZATION_MODE = access.ALWAYS_ALLOW
+    settings.KUBARIUM_ANONYMOUS_READ = False
+    yield
+    if previous is None:
+        os.environ.pop("KUBARIUM_AUTHORIZATION_MODE", None)
+    else:
+        os.environ["KUBARIUM_AUTHORIZATION_MODE"] = previous
+
+
+@pytest.fixture
+def access_enforced(settings) -> None:
+    """Access control on, as in production: role bindings decide, anonymous read off (a test
+    may turn ``settings.KUBARIUM_ANONYMOUS_READ`` on)."""
+    from cluster import access
+
+    settings.KUBARIUM_AUTHORIZATION_MODE = access.RBAC
+    settings.KUBARIUM_ANONYMOUS_READ = False
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _control_plane_off_by_default():
     """Unit tests write without waking the control plane or the live stream; the
     ``control_plane`` fixture and the dashboard's stream tests switch them on."""

@@ -10,6 +10,8 @@ from cluster.models import ApiToken, Role, RoleBinding
 
 VIEWER, EDITOR, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
 
+pytestmark = pytest.mark.usefixtures("access_enforced")
+
 
 @pytest.mark.parametrize(
     "role, verb, resource, group, allowed",

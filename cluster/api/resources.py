@@ -20,7 +20,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from cluster import clock
-from cluster.api import auth, managed, patches
+from cluster.api import auth, managed, metrics, patches
 from cluster.api.http import (
     PATCH_CONTENT_TYPES,
     conversion,
@@ -62,6 +62,8 @@ UNSUPPORTED_STREAMS = {"exec", "attach", "portforward"}
 def handle(request: HttpRequest, route: Route) -> HttpResponse:
     """Answer one (non-streaming) resource request."""
     assert route.kind is not None
+    if metrics.is_metrics(route.kind):
+        return metrics.handle(request, route)
     method = request.method or "GET"
     if route.subresource:
         return _subresource(request, route, method)
@@ -229,7 +231,7 @@ def create(request: HttpRequest, route: Route) -> HttpResponse:
     obj = incoming(object_body(request), route)
     manager = auth.field_manager(request)
     obj = managed.record_update(None, obj, manager, kind.api_version, now_text(), kind.kind)
-    created = write.create(obj, actor=manager, dry_run=is_dry_run(request))
+    created = write.create(obj, actor=auth.actor(request, manager), dry_run=is_dry_run(request))
     return json_response(created, status=201)
 
 
@@ -256,7 +258,7 @@ def delete_collection(request: HttpRequest, route: Route) -> HttpResponse:
                     meta["name"],
                     propagation=options["propagation"],
                     grace_period_seconds=options["grace"],
-                    actor=auth.field_manager(request),
+                    actor=auth.actor(request, auth.field_manager(request)),
                     dry_run=options["dry_run"],
                 )
             )
@@ -304,7 +306,7 @@ def replace(request: HttpRequest, route: Route) -> HttpResponse:
         namespace_of(route),
         route.name,
         change,
-        actor=manager,
+        actor=auth.actor(request, manager),
         dry_run=is_dry_run(request),
     )
     return json_response(updated)
@@ -346,7 +348,9 @@ def patch(request: HttpRequest, route: Route) -> HttpResponse:
             current, patched, manager, kind.api_version, now_text(), kind.kind
         )
 
-    updated = write.mutate(kind, namespace, route.name, change, actor=manager, dry_run=dry_run)
+    updated = write.mutate(
+        kind, namespace, route.name, change, actor=auth.actor(request, manager), dry_run=dry_run
+    )
     return json_response(updated)
 
 
@@ -374,13 +378,17 @@ def _apply(
 
     try:
         auth.authorize(request, "patch", kind, route.namespace, route.name)
-        updated = write.mutate(kind, namespace, route.name, change, actor=manager, dry_run=dry_run)
+        updated = write.mutate(
+            kind, namespace, route.name, change, actor=auth.actor(request, manager), dry_run=dry_run
+        )
     except NotFound as missing:
         if missing.details.get("kind") != kind.plural:
             raise
         auth.authorize(request, "create", kind, route.namespace)
         created = managed.apply(None, config, manager, force=force, now=now, kind=kind.kind)
-        return json_response(write.create(created, actor=manager, dry_run=dry_run), status=201)
+        return json_response(
+            write.create(created, actor=auth.actor(request, manager), dry_run=dry_run), status=201
+        )
     return json_response(updated)
 
 
@@ -426,7 +434,7 @@ def delete(request: HttpRequest, route: Route) -> HttpResponse:
         propagation=options["propagation"],
         grace_period_seconds=options["grace"],
         preconditions=options["preconditions"],
-        actor=auth.field_manager(request),
+        actor=auth.actor(request, auth.field_manager(request)),
         dry_run=options["dry_run"],
     )
     if kind.kind in RETURNS_DELETED_OBJECT or _still_there(kind, result, options["dry_run"]):
@@ -525,7 +533,7 @@ def _status(request: HttpRequest, route: Route, method: str) -> HttpResponse:
             namespace,
             route.name,
             replace_status,
-            actor=manager,
+            actor=auth.actor(request, manager),
             subresource="status",
             dry_run=dry_run,
         )
@@ -543,7 +551,7 @@ def _status(request: HttpRequest, route: Route, method: str) -> HttpResponse:
             namespace,
             route.name,
             lambda current: apply_patch(current, body),
-            actor=manager,
+            actor=auth.actor(request, manager),
             subresource="status",
             dry_run=dry_run,
         )
@@ -638,7 +646,12 @@ def _scale(request: HttpRequest, route: Route, method: str) -> HttpResponse:
         )
 
     updated = write.mutate(
-        kind, namespace, route.name, change, actor=manager, dry_run=is_dry_run(request)
+        kind,
+        namespace,
+        route.name,
+        change,
+        actor=auth.actor(request, manager),
+        dry_run=is_dry_run(request),
     )
     return json_response(scale_of(updated))
 
@@ -674,7 +687,7 @@ def evict(request: HttpRequest, route: Route) -> HttpResponse:
         propagation=options.get("propagationPolicy"),
         grace_period_seconds=options.get("gracePeriodSeconds"),
         preconditions=options.get("preconditions") or {},
-        actor=auth.field_manager(request),
+        actor=auth.actor(request, auth.field_manager(request)),
         dry_run=is_dry_run(request, options.get("dryRun")),
     )
     return json_response(success_status(code=201), status=201)
@@ -700,7 +713,9 @@ def bind(request: HttpRequest, route: Route) -> HttpResponse:
         get_path(body, "metadata.annotations") or None,
     )
     (answer,) = batch.bind_pods(
-        [binding], actor=auth.field_manager(request), dry_run=is_dry_run(request)
+        [binding],
+        actor=auth.actor(request, auth.field_manager(request)),
+        dry_run=is_dry_run(request),
     )
     if isinstance(answer, StoreError):
         raise answer

@@ -5,6 +5,10 @@
 parses the URL (:mod:`cluster.api.routes`) and then either streams (watches, ``logs -f``) or
 runs the synchronous handler (:func:`cluster.api.resources.handle`) in Django's sync thread.
 Unknown URLs answer the apiserver's 404 Status, never an HTML page.
+
+Every view authenticates first (:mod:`cluster.api.auth`): a bad token is a 401 on any path.
+``/version`` and the health checks are public; discovery and OpenAPI need a user (or anonymous
+read); resources are authorized per verb by their handlers.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 
-from cluster.api import discovery, logs, openapi, resources, routes, watch
+from cluster.api import auth, discovery, logs, openapi, resources, routes, watch
 from cluster.api.http import (
     NotFoundPath,
     api_view,
@@ -31,6 +35,7 @@ def _get_only(request: HttpRequest) -> None:
 @api_view
 def version(request: HttpRequest) -> HttpResponse:
     _get_only(request)
+    auth.authenticate(request)
     return json_response(discovery.VERSION_INFO)
 
 
@@ -38,30 +43,35 @@ def version(request: HttpRequest) -> HttpResponse:
 def health(request: HttpRequest) -> HttpResponse:
     """``/healthz``, ``/livez``, ``/readyz``: ``ok`` as text, as the apiserver answers."""
     _get_only(request)
+    auth.authenticate(request)
     return HttpResponse(b"ok", content_type="text/plain")
 
 
 @api_view
 def core_versions(request: HttpRequest) -> HttpResponse:
     _get_only(request)
+    auth.authorize_discovery(request)
     return json_response(discovery.api_versions(request.get_host()))
 
 
 @api_view
 def group_list(request: HttpRequest) -> HttpResponse:
     _get_only(request)
+    auth.authorize_discovery(request)
     return json_response(discovery.api_group_list())
 
 
 @api_view
 def openapi_v3(request: HttpRequest) -> HttpResponse:
     _get_only(request)
+    auth.authorize_discovery(request)
     return json_response(openapi.index())
 
 
 @api_view
 def openapi_v3_document(request: HttpRequest, path: str) -> HttpResponse:
     _get_only(request)
+    auth.authorize_discovery(request)
     document = openapi.document_for(path)
     if document is None:
         raise NotFoundPath()
@@ -77,6 +87,7 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 @async_api_view
 async def core(request: HttpRequest, rest: str) -> HttpResponse:
     """``/api/<version>/...``."""
+    await _authenticate(request)
     segments = rest.split("/")
     if segments == [""]:
         return await sync_to_async(core_versions)(request)
@@ -86,11 +97,13 @@ async def core(request: HttpRequest, rest: str) -> HttpResponse:
 @async_api_view
 async def groups(request: HttpRequest, rest: str) -> HttpResponse:
     """``/apis/<group>[/<version>/...]``."""
+    await _authenticate(request)
     segments = rest.split("/")
     if segments == [""]:
         return await sync_to_async(group_list)(request)
     if len(segments) == 1 or segments[1:] == [""]:
         _get_only(request)
+        auth.authorize_discovery(request)
         found = discovery.api_group(segments[0])
         if found is None:
             raise NotFoundPath()
@@ -98,9 +111,20 @@ async def groups(request: HttpRequest, rest: str) -> HttpResponse:
     return await _resource(request, routes.resolve(segments[0], segments[1], segments[2:]))
 
 
+async def _authenticate(request: HttpRequest) -> None:
+    """Resolve the bearer token (a database read) before anything else; without one the
+    request is anonymous and nothing needs reading."""
+    if auth.has_credentials(request):
+        await sync_to_async(auth.authenticate)(request)
+    else:
+        auth.authenticate(request)
+
+
 async def _resource(request: HttpRequest, route: routes.Route) -> HttpResponse:
+    setattr(request, auth.ROUTE_ATTRIBUTE, route)
     if route.kind is None:
         _get_only(request)
+        auth.authorize_discovery(request)
         found = discovery.api_resource_list(route.group, route.version)
         if found is None:
             raise NotFoundPath()
