@@ -44,8 +44,8 @@ def secret(name: str, namespace: str = "default", **data: str) -> dict:
 def person(name: str, *grants: tuple[str, str]) -> str:
     """A user with the given ``(role, namespace)`` grants; returns a fresh token of theirs."""
     user = User.objects.create_user(name, password="pw-not-used")
-    for role, namespace in grants:
-        RoleBinding.objects.create(user=user, role=role, namespace=namespace)
+    for role, where in grants:
+        RoleBinding.objects.create(user=user, role=role, namespace=where)
     return access.token_create(user, name="test")[1]
 
 
