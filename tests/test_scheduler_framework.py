@@ -265,6 +265,30 @@ def test_scores_and_weights_in_the_diagnosis() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("limit", "expected"),
+    [
+        # totals from the test above: empty 475 (selected), busy 424, spot 175
+        (None, ["busy", "empty", "spot"]),  # examination order
+        (3, ["empty", "busy", "spot"]),  # the selected node first, then the best others
+        (2, ["empty", "busy"]),
+        (1, ["empty"]),
+        (0, ["empty"]),  # the selected node is always kept
+    ],
+)
+def test_a_limited_score_table_keeps_the_selected_and_the_best(limit, expected) -> None:
+    snapshot = snapshot_of(
+        make_node("busy").info(make_pod("x").req(cpu="2", memory="2Gi")),
+        make_node("empty"),
+        make_node("spot").taint("spot", "true", "PreferNoSchedule"),
+    )
+    diagnosis = run(make_pod().req(cpu="1", memory="2Gi"), snapshot).diagnosis
+    rows = diagnosis.scores(limit=limit)
+    assert [row.node for row in rows] == expected
+    full = {row.node: row for row in diagnosis.scores()}
+    assert all(row == full[row.node] for row in rows)
+
+
 def test_preferred_node_affinity_wins() -> None:
     """NodeAffinity's preference, weight 2, outweighs a slightly emptier node."""
     snapshot = snapshot_of(
@@ -447,6 +471,9 @@ def test_memoised_walk_equals_reference(
         assert a.diagnosis.node_statuses == b.diagnosis.node_statuses
         assert a.diagnosis.feasible_nodes == b.diagnosis.feasible_nodes
         assert a.diagnosis.scores() == b.diagnosis.scores()
+        # The kept best few: the selected node, then the others by total, ties in order.
+        ranked = sorted(a.diagnosis.scores(), key=lambda row: (not row.selected, -row.total))
+        assert a.diagnosis.scores(limit=5) == b.diagnosis.scores(limit=5) == ranked[:5]
         assert message(a, fast_snapshot) == message(b, slow_snapshot)
     assert any(r.node_name is None for r in fast)
     assert sum(1 for r in fast if r.diagnosis.scored) > len(fast) // 4

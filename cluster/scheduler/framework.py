@@ -37,10 +37,11 @@ times slower.
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import random
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import add, mul
 from typing import Any, NamedTuple
@@ -195,6 +196,7 @@ class Diagnosis:
         "_rows",
         "_maxima",
         "_expand",
+        "_totals",
     )
 
     def __init__(self, num_all_nodes: int, names: Sequence[str] = ()):
@@ -216,6 +218,10 @@ class Diagnosis:
         self._rows: list[list[tuple[int, ...]]] = []  # raw scores per group, per feasible node
         self._maxima: dict[tuple[int, int], int] = {}  # (group, position) -> highest raw score
         self._expand: Callable[[], None] | None = None  # fills _feasible and _rows on demand
+        # The totals the selection compared, per feasible node (or per examined node, with the
+        # bytes telling which passed). They may differ from the reported totals by a constant,
+        # which changes no order: they rank the nodes for ``scores(limit=...)``.
+        self._totals: list[int] | tuple[list[list[int]], list[bytes]] | None = None
 
     def _expanded(self) -> Diagnosis:
         if self._expand is not None:
@@ -291,25 +297,53 @@ class Diagnosis:
         """False when no scoring ran (no feasible node, or exactly one)."""
         return bool(self.score_plugins)
 
-    def scores(self) -> list[NodeScore]:
-        """The score table: one row per feasible node, in examination order."""
+    def scores(self, limit: int | None = None) -> list[NodeScore]:
+        """The score table: one row per feasible node, in examination order.
+
+        With ``limit``: the selected node first (always kept), then the best of the others by
+        total (ties in examination order), ``limit`` rows in all when there are that many. Only those rows are built, so keeping
+        the best few of a thousand feasible nodes costs little more than computing the totals.
+        """
         if not self.score_plugins:
             return []
         self._expanded()
-        table = []
-        for j, index in enumerate(self._feasible):
-            scores: dict[str, int] = {}
-            total = 0
-            for column in self.score_plugins:
-                raw = self._rows[column.group][j][column.position]
-                if column.normalize_reverse is not None:
-                    highest = self._maxima.get((column.group, column.position), 0)
-                    raw = default_normalize(raw, highest, column.normalize_reverse)
-                scores[column.name] = raw
-                total += raw * column.weight
-            name = self._names[index]
-            table.append(NodeScore(name, scores, total, name == self.selected))
-        return table
+        feasible = self._feasible
+        if limit is None:
+            return [self._score_row(j, index) for j, index in enumerate(feasible)]
+        totals = self._ranking_totals()
+        names = self._names
+        chosen = [j for j, index in enumerate(feasible) if names[index] == self.selected][:1]
+        others = (j for j in range(len(feasible)) if j not in chosen)
+        best = heapq.nsmallest(max(limit - len(chosen), 0), others, key=lambda j: -totals[j])
+        return [self._score_row(j, feasible[j]) for j in [*chosen, *best]]
+
+    def _ranking_totals(self) -> list[int]:
+        """A total per feasible node that ranks them as the selection did."""
+        kept = self._totals
+        if isinstance(kept, tuple):
+            segments, passed = kept
+            return list(itertools.chain.from_iterable(map(itertools.compress, segments, passed)))
+        if kept is not None:
+            return kept
+        return [
+            sum(raw * column.weight for column, raw in self._score_columns(j))
+            for j in range(len(self._feasible))
+        ]
+
+    def _score_row(self, j: int, index: int) -> NodeScore:
+        scores = {column.name: raw for column, raw in self._score_columns(j)}
+        total = sum(raw * column.weight for column, raw in self._score_columns(j))
+        name = self._names[index]
+        return NodeScore(name, scores, total, name == self.selected)
+
+    def _score_columns(self, j: int) -> Iterator[tuple[Any, int]]:
+        """(column, normalised score) of the ``j``-th feasible node, per score plugin."""
+        for column in self.score_plugins:
+            raw = self._rows[column.group][j][column.position]
+            if column.normalize_reverse is not None:
+                highest = self._maxima.get((column.group, column.position), 0)
+                raw = default_normalize(raw, highest, column.normalize_reverse)
+            yield column, raw
 
     def __repr__(self) -> str:
         return (
@@ -491,6 +525,7 @@ def _walk_reference(
             for j, score in enumerate(column):
                 totals[j] += weight * score
     diagnosis._rows = rows
+    diagnosis._totals = totals
     best = max(totals)
     tied = [j for j, total in enumerate(totals) if total == best]
     chosen = tied[0] if len(tied) == 1 else tied[rng.randrange(len(tied))]
@@ -793,6 +828,7 @@ def _walk_memoised(
                 ]
         diagnosis._maxima[(0, k)] = highest
 
+    diagnosis._totals = (totals, oks)
     # Select uniformly among the nodes with the highest total, in examination order.
     best = max(map(max, totals))
     counts = [segment.count(best) for segment in totals]

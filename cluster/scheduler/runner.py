@@ -45,7 +45,7 @@ SCHEDULER_NAME = "default-scheduler"
 COMPONENT = "default-scheduler"
 BIND_BATCH = 200
 # How many nodes a kept decision lists (the chosen one first, then the best runners-up).
-DECISION_NODES = 25
+DECISION_NODES = 10
 
 
 @dataclass
@@ -330,10 +330,9 @@ def _decision(
     }
     if len(statuses) > DECISION_NODES:  # at scale, keep the counts rather than every node
         statuses = {"counts": dict(diagnosis.reason_counts())}
-    rows = sorted(diagnosis.scores(), key=lambda row: (not row.selected, -row.total))
     scores = [
         {"node": row.node, "scores": row.scores, "total": row.total, "selected": row.selected}
-        for row in rows[:DECISION_NODES]
+        for row in diagnosis.scores(limit=DECISION_NODES)
     ]
     return SchedulingDecision(
         pod_uid=pod["metadata"]["uid"],
