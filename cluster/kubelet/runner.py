@@ -13,10 +13,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import transaction
+
 from cluster import clock, simclock
-from cluster.kubelet.lifecycle import KubeletConfig, NodeView, World, advance_pod, node_heartbeat
+from cluster.kubelet.lifecycle import (
+    KubeletConfig,
+    NodeView,
+    PodStep,
+    World,
+    advance_pod,
+    node_heartbeat,
+)
 from cluster.models import ConfigMap, Node, NodeHeartbeat, Pod, PodRuntime, Secret
-from cluster.store import events, kinds, write
+from cluster.store import batch, events, kinds, write
 from cluster.store.errors import NotFound, StoreError
 from cluster.store.objects import to_dict
 
@@ -72,71 +81,130 @@ def sync_node(name: str) -> float | None:
     runtimes = {str(r.pod_uid): r for r in PodRuntime.objects.filter(node_name=name)}
     used_ips = {p["status"].get("podIP") for p in pods if p["status"].get("podIP")}
     wake: float | None = None
+    steps: list[tuple[dict, PodStep]] = []
+    node_images = None
     for pod in pods:
-        uid = pod["metadata"]["uid"]
-        record = runtimes.get(uid)
+        record = runtimes.get(pod["metadata"]["uid"])
         view = NodeView.from_node(node, used_ips)
         step = advance_pod(pod, view, now, cfg, world, record.data if record else None)
-        _apply(pod, step, name, state)
+        steps.append((pod, step))
         if step.status and step.status.get("podIP"):
             used_ips.add(step.status["podIP"])
         if step.node_images is not None:
-            world = make_world(step.node_images)
-            NodeHeartbeat.objects.filter(node_name=name).update(images=list(step.node_images))
-        if step.delete_now:
-            PodRuntime.objects.filter(pod_uid=uid).delete()
-        elif record is None or record.data != step.runtime:
-            PodRuntime.objects.update_or_create(
-                pod_uid=uid, defaults={"node_name": name, "data": step.runtime or {}}
-            )
+            node_images = step.node_images
+            world = make_world(node_images)
         if step.wake_at is not None and not step.delete_now:
             wake = step.wake_at if wake is None else min(wake, step.wake_at)
+    with transaction.atomic():
+        _write(steps, name, state, runtimes)
+        if node_images is not None:
+            NodeHeartbeat.objects.filter(node_name=name).update(images=list(node_images))
     return wake
 
 
-def _apply(pod: dict, step, node_name: str, state: simclock.ClockState) -> None:
-    namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-    uid = pod["metadata"]["uid"]
-    try:
-        if step.status is not None and step.status != pod.get("status"):
-
-            def set_status(current: dict) -> dict:
-                if current["metadata"]["uid"] != uid:
-                    raise NotFound("pods", "", name)
-                current["status"] = step.status
-                return current
-
-            write.mutate("Pod", namespace, name, set_status, subresource="status", actor="kubelet")
-        for event in step.events:
-            events.record(
-                pod,
+def _write(
+    steps: list[tuple[dict, PodStep]],
+    node_name: str,
+    state: simclock.ClockState,
+    runtimes: dict[str, PodRuntime],
+) -> None:
+    """Write what one sync found, a few statements for the whole node: the changed pod
+    statuses (one batch, each guarded by the pod's uid), then the events at the simulated times
+    they happened (one batch; repeats aggregate), then the pods whose containers have all
+    stopped after a deletion are removed, and the runtime's memory is kept."""
+    changed = [(pod, step) for pod, step in steps if step.status is not None]
+    changed = [(pod, step) for pod, step in changed if step.status != pod.get("status")]
+    answers = batch.mutate_many(
+        "Pod",
+        [
+            (pod["metadata"]["namespace"], pod["metadata"]["name"], _set_status(pod, step.status))
+            for pod, step in changed
+        ],
+        subresource="status",
+        actor="kubelet",
+    )
+    failed = set()
+    for (pod, _), answer in zip(changed, answers, strict=True):
+        if isinstance(answer, StoreError):
+            failed.add(pod["metadata"]["uid"])
+            if not isinstance(answer, NotFound):
+                _log_failure(node_name, pod, answer)
+    live = [(pod, step) for pod, step in steps if pod["metadata"]["uid"] not in failed]
+    events.record_many(
+        [
+            events.Note(
+                events.involved_object(pod, event.field_path),
                 event.reason,
                 event.message,
                 type=event.type,
                 component="kubelet",
                 host=node_name,
-                field_path=event.field_path,
                 now=simclock.to_datetime(state, event.at),
             )
+            for pod, step in live
+            for event in step.events
+        ]
+    )
+    for pod, step in live:
         if step.delete_now:
-            write.delete(
-                "Pod",
-                namespace,
-                name,
-                grace_period_seconds=0,
-                preconditions={"uid": uid},
-                actor="kubelet",
-            )
+            _delete(pod, node_name)
+    gone = [pod["metadata"]["uid"] for pod, step in live if step.delete_now]
+    if gone:
+        PodRuntime.objects.filter(pod_uid__in=gone).delete()
+    remembered = [
+        PodRuntime(pod_uid=pod["metadata"]["uid"], node_name=node_name, data=step.runtime or {})
+        for pod, step in live
+        if not step.delete_now
+        and (
+            (record := runtimes.get(pod["metadata"]["uid"])) is None or record.data != step.runtime
+        )
+    ]
+    if remembered:
+        PodRuntime.objects.bulk_create(
+            remembered,
+            update_conflicts=True,
+            unique_fields=["pod_uid"],
+            update_fields=["node_name", "data"],
+        )
+
+
+def _set_status(pod: dict, status: dict):
+    uid, name = pod["metadata"]["uid"], pod["metadata"]["name"]
+
+    def set_status(current: dict) -> dict:
+        if current["metadata"]["uid"] != uid:
+            raise NotFound("pods", "", name)  # another pod of the same name: not ours
+        current["status"] = status
+        return current
+
+    return set_status
+
+
+def _delete(pod: dict, node_name: str) -> None:
+    namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+    try:
+        write.delete(
+            "Pod",
+            namespace,
+            name,
+            grace_period_seconds=0,
+            preconditions={"uid": pod["metadata"]["uid"]},
+            actor="kubelet",
+        )
     except NotFound:
         pass  # the pod went away meanwhile: nothing left to do for it
     except StoreError as error:
-        logger.info(
-            "kubelet on %s could not update pod %s/%s: %s",
-            node_name,
-            namespace,
-            name,
-            error.message,
-        )
+        _log_failure(node_name, pod, error)
+
+
+def _log_failure(node_name: str, pod: dict, error: StoreError) -> None:
+    logger.info(
+        "kubelet on %s could not update pod %s/%s: %s",
+        node_name,
+        pod["metadata"]["namespace"],
+        pod["metadata"]["name"],
+        error.message,
+    )
 
 
 def _heartbeat(node: dict, state: simclock.ClockState, now: float) -> list[str]:
