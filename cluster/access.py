@@ -150,6 +150,20 @@ def allows(user: User, verb: str, resource: str, namespace: str | None, group: s
     return any(role_allows(role, verb, resource, group) for role in roles_in(user, namespace))
 
 
+def namespaces_where(
+    user: User, verb: str, resource: str, group: str = ""
+) -> frozenset[str] | None:
+    """Where ``user`` may ``verb`` the ``resource``: None for everywhere (a cluster-wide grant),
+    else the set of namespaces (maybe empty). For pages that list what a user may see."""
+    if any(role_allows(role, verb, resource, group) for role in roles_in(user, None)):
+        return None
+    return frozenset(
+        where
+        for role, where in bindings_of(user)
+        if where and role_allows(role, verb, resource, group)
+    )
+
+
 def may_read_secret_data(user: User, namespace: str | None) -> bool:
     """Whether ``user`` may see the values of Secrets in ``namespace``. Never true for anonymous
     read access; viewers may know a Secret exists, not what it holds."""
@@ -168,13 +182,21 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_issue(row: ApiToken) -> str:
+    """Give the (unsaved) ``row`` a new random token: its digest and first characters are
+    stored, the token itself is returned to be shown once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row.digest = token_digest(token)
+    row.prefix = token[:TOKEN_PREFIX_SHOWN]
+    return token
+
+
 def token_create(user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
     """A new bearer token for ``user``: the stored row and the token itself (shown once, never
     stored)."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken.objects.create(
-        user=user, name=name, digest=token_digest(token), prefix=token[:TOKEN_PREFIX_SHOWN]
-    )
+    row = ApiToken(user=user, name=name)
+    token = token_issue(row)
+    row.save()
     return row, token
 
 

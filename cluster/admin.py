@@ -5,6 +5,11 @@ the change form's ``clean()`` dry-runs the write so that errors come back on the
 ``save_model`` performs it with the actor ``admin:<username>``. Deletes, single and bulk, call
 ``write.delete``. The model rows are only read: they are projections of the objects.
 
+Access follows the same roles as the API and the dashboard (``cluster.access``): on top of
+Django's model permissions, a staff user sees, adds, changes and deletes only what their role
+bindings allow, in the namespaces they apply to. API tokens and role bindings are managed here
+too; a new token is shown once, when it is saved.
+
 ``KubeObjectAdmin`` does all of that for any kind from the registry (``cluster.store.kinds``);
 the small per-kind subclasses below it only choose list columns, sorting and filters. The list
 columns are kubectl's: ``cluster.store.tables`` computes the same cells the API server sends
@@ -18,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
 from django.http import HttpRequest, HttpResponseRedirect
@@ -26,8 +32,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from cluster import access
 from cluster import forms as admin_forms
-from cluster.models import Change
+from cluster.models import ApiToken, Change, RoleBinding
 from cluster.store import kinds, tables, write
 from cluster.store.errors import NotFound, StoreError
 from cluster.store.kinds import KINDS, Kind, get_path
@@ -146,6 +153,40 @@ class KubeObjectAdmin(admin.ModelAdmin):
         self.search_fields = ("name", *where, "labels", *self.extra_search)
         super().__init__(model, admin_site)
 
+    # Access: Django's model permissions and the user's roles (``cluster.access``).
+
+    def role_allows(self, request: HttpRequest, verb: str, obj=None) -> bool:
+        """Whether the user's roles allow ``verb`` on ``obj``, or (no obj) somewhere."""
+        if obj is None:
+            return (
+                access.namespaces_where(request.user, verb, self.kind.plural, self.kind.group)
+                != frozenset()
+            )
+        namespace = obj.namespace or None
+        return access.allows(request.user, verb, self.kind.plural, namespace, self.kind.group)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self.role_allows(request, "get", obj)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self.role_allows(request, "create")
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self.role_allows(
+            request, "update", obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self.role_allows(
+            request, "delete", obj
+        )
+
+    def get_queryset(self, request):
+        """Only the namespaces where the user's roles let them list the kind."""
+        queryset = super().get_queryset(request)
+        where = access.namespaces_where(request.user, "list", self.kind.plural, self.kind.group)
+        return queryset if where is None else queryset.filter(namespace__in=where)
+
     # The form: editable columns, the manifest, the loaded resourceVersion.
 
     def editable_columns(self) -> tuple[kinds.Column, ...]:
@@ -197,6 +238,10 @@ class KubeObjectAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request, obj, form, change):
+        namespace = get_path(form.proposed, "metadata.namespace") or None
+        verb = "update" if change else "create"
+        if not access.allows(request.user, verb, self.kind.plural, namespace, self.kind.group):
+            raise PermissionDenied
         write_object = write.update if change else write.create
         try:
             result = write_object(form.proposed, actor=admin_actor(request))
@@ -225,6 +270,13 @@ class KubeObjectAdmin(admin.ModelAdmin):
             self._delete(request, row)
 
     def _delete(self, request, row) -> None:
+        if not self.has_delete_permission(request, row):
+            self.message_user(
+                request,
+                gettext("You may not delete %(object)s.") % {"object": str(row)},
+                messages.ERROR,
+            )
+            return
         try:
             result = write.delete(
                 self.kind,
@@ -440,3 +492,73 @@ class ChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Change | None = None) -> bool:
         return False
+
+
+# --- access: role bindings and API tokens -------------------------------------------------------
+
+
+class AccessAdmin(admin.ModelAdmin):
+    """Who may do what is an admin's business: a cluster-wide admin role (or superuser)."""
+
+    def _is_cluster_admin(self, request: HttpRequest) -> bool:
+        return access.allows(request.user, "create", "rolebindings", None)
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) and self._is_cluster_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and self._is_cluster_admin(request)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self._is_cluster_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._is_cluster_admin(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and self._is_cluster_admin(request)
+
+
+@admin.register(RoleBinding)
+class RoleBindingAdmin(AccessAdmin):
+    list_display = ("user", "role", "namespace")
+    list_filter = ("role", "namespace")
+    search_fields = ("user__username", "namespace")
+    autocomplete_fields = ("user",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(AccessAdmin):
+    """Bearer tokens for the API. The token is shown once, in the message after adding it;
+    only its SHA-256 digest is stored. Change a token by deleting it and adding another."""
+
+    list_display = ("user", "name", "prefix", "created_at", "last_used_at")
+    list_filter = ("user",)
+    search_fields = ("user__username", "name", "prefix")
+    autocomplete_fields = ("user",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("user", "name")
+        return ("user", "name", "prefix", "created_at", "last_used_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("user", "prefix", "created_at", "last_used_at")
+
+    def save_model(self, request, obj, form, change):
+        token = None if change else access.token_issue(obj)
+        super().save_model(request, obj, form, change)
+        if token is not None:
+            self.message_user(
+                request,
+                format_html(
+                    "{} <code>{}</code>",
+                    gettext(
+                        "The new token for %(user)s, shown this once (only its digest is "
+                        "stored): copy it now."
+                    )
+                    % {"user": obj.user.get_username()},
+                    token,
+                ),
+                messages.WARNING,
+            )

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, User
 
 from cluster import access
-from cluster.models import ApiToken, Role, RoleBinding
+from cluster.models import ApiToken, ConfigMap, Role, RoleBinding
 
 VIEWER, EDITOR, ADMIN = Role.VIEWER, Role.EDITOR, Role.ADMIN
 
@@ -171,3 +171,71 @@ def test_token_of_an_inactive_user_resolves_to_nobody():
     user.is_active = False
     user.save()
     assert access.token_user(token) is None
+
+
+# --- Django admin: tokens, bindings, and roles on the cluster's objects -------------------------
+
+
+@pytest.mark.django_db
+def test_admin_shows_a_new_token_once_and_stores_its_digest(admin_client, admin_user):
+    """Adding a token in the admin shows it in the message; the token then works for the API
+    and is never shown again."""
+    response = admin_client.post(
+        "/admin/cluster/apitoken/add/", {"user": admin_user.pk, "name": "laptop"}, follow=True
+    )
+    assert response.status_code == 200
+    [message] = [str(m) for m in response.context["messages"] if "<code>" in str(m)]
+    token = message.split("<code>")[1].split("</code>")[0]
+    assert access.token_user(token) == admin_user
+    row = ApiToken.objects.get(name="laptop")
+    assert row.digest == access.token_digest(token)
+    page = admin_client.get(f"/admin/cluster/apitoken/{row.pk}/change/").content.decode()
+    assert token not in page and row.prefix in page
+
+
+@pytest.mark.django_db
+def test_admin_grants_a_role(admin_client):
+    user = User.objects.create_user("vera", password="pw-not-used")
+    response = admin_client.post(
+        "/admin/cluster/rolebinding/add/",
+        {"user": user.pk, "role": "viewer", "namespace": "team-a"},
+    )
+    assert response.status_code == 302
+    assert access.allows(User.objects.get(pk=user.pk), "list", "pods", "team-a")
+
+
+def staff(django_user_model, *grants: tuple[str, str]):
+    """A staff user with every model permission of the cluster app, limited by ``grants``."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("sam", password="pw-not-used", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="cluster"))
+    for role, where in grants:
+        RoleBinding.objects.create(user=user, role=role, namespace=where)
+    return user
+
+
+@pytest.mark.django_db
+def test_admin_follows_roles_on_cluster_objects(client, django_user_model):
+    """Django's model permissions are not enough: a viewer may look, not change; only the
+    namespaces of their bindings are listed; Secrets and access tables stay closed."""
+    from cluster.store import write
+    from tests.builders import configmap, namespace
+
+    write.create(namespace("team-a"))
+    write.create(configmap("mine", namespace="team-a", mode="a"))
+    write.create(configmap("theirs", mode="b"))
+    client.force_login(staff(django_user_model, (VIEWER, "team-a")))
+
+    listing = client.get("/admin/cluster/configmap/").content.decode()
+    assert "mine" in listing and "theirs" not in listing
+    row = ConfigMap.objects.get(name="mine")
+    assert client.get(f"/admin/cluster/configmap/{row.pk}/change/").status_code == 200
+    assert (
+        client.post(f"/admin/cluster/configmap/{row.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
+    assert client.get("/admin/cluster/configmap/add/").status_code == 403
+    assert client.get("/admin/cluster/secret/").status_code == 403
+    assert client.get("/admin/cluster/apitoken/").status_code == 403
+    assert client.get("/admin/cluster/rolebinding/").status_code == 403
