@@ -178,7 +178,13 @@ def test_legacy_discovery(client):
     """/api, /apis and each group version list what kubectl needs (contract §3.2)."""
     assert body(client.get("/api"))["versions"] == ["v1"]
     groups = {g["name"]: g for g in body(client.get("/apis"))["groups"]}
-    assert set(groups) == {"apps", "autoscaling", "networking.k8s.io", "storage.k8s.io"}
+    assert set(groups) == {
+        "apps",
+        "autoscaling",
+        "metrics.k8s.io",
+        "networking.k8s.io",
+        "storage.k8s.io",
+    }
     assert groups["autoscaling"]["preferredVersion"] == {
         "groupVersion": "autoscaling/v2",
         "version": "v2",
@@ -239,7 +245,7 @@ def test_openapi_v3_lets_kubectl_validate_on_the_server(client):
     [
         pytest.param("/openapi/v2", id="openapi v2 is protobuf only"),
         pytest.param("/api/v1/widgets", id="an unknown resource"),
-        pytest.param("/apis/metrics.k8s.io/v1beta1", id="a group not served"),
+        pytest.param("/apis/policy/v1", id="a group not served"),
         pytest.param("/openapi/v3/apis/batch/v1", id="an unknown openapi document"),
     ],
 )

@@ -155,6 +155,7 @@ def test_api_resources_and_versions(kubectl: Kubectl):
     assert kubectl("api-versions").lines == [
         "apps/v1",
         "autoscaling/v2",
+        "metrics.k8s.io/v1beta1",
         "networking.k8s.io/v1",
         "storage.k8s.io/v1",
         "v1",

@@ -78,7 +78,13 @@ def test_discovery_and_version(api: client.ApiClient):
     assert client.VersionApi(api).get_code().minor == "32"
     assert client.CoreApi(api).get_api_versions().versions == ["v1"]
     groups = [g.name for g in client.ApisApi(api).get_api_versions().groups]
-    assert groups == ["apps", "autoscaling", "networking.k8s.io", "storage.k8s.io"]
+    assert groups == [
+        "apps",
+        "autoscaling",
+        "metrics.k8s.io",
+        "networking.k8s.io",
+        "storage.k8s.io",
+    ]
 
 
 def test_list_with_selectors(api: client.ApiClient):

@@ -8,12 +8,16 @@ versions, then kubectl fetches one ``APIResourceList`` per group version. Aggreg
 What each resource entry carries matters to kubectl (§3.2): ``shortNames`` make ``get po``
 work, ``categories: ["all"]`` makes ``get all`` list the kind, ``verbs`` make ``api-resources``
 list it, the ``pods/eviction`` entry makes ``drain`` evict instead of delete.
+
+Besides the store's kinds, ``metrics.k8s.io/v1beta1`` is served (``cluster.api.metrics``): its
+presence in ``/apis`` is what makes ``kubectl top`` try it (§12.3).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from cluster.api import metrics
 from cluster.store.kinds import KINDS, Kind
 
 MAJOR, MINOR = "1", "32"
@@ -34,11 +38,12 @@ VERSION_INFO = {
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUBRESOURCE_VERBS = ["get", "patch", "update"]
 
-# Group versions served without a kind of their own. None: a group version with no resources
-# breaks discovery (``kubectl api-versions``: "received empty response for: policy/v1"), so
+# Group versions served without a kind of the store: the resource metrics API
+# (``cluster.api.metrics``, for ``kubectl top``). A group version with no resources breaks
+# discovery (``kubectl api-versions``: "received empty response for: policy/v1"), so
 # ``policy/v1`` (where ``pods/eviction``'s Eviction belongs) is not listed until
 # PodDisruptionBudgets exist; the eviction subresource itself lives on pods in core v1.
-EXTRA_GROUP_VERSIONS: tuple[tuple[str, str], ...] = ()
+EXTRA_GROUP_VERSIONS: tuple[tuple[str, str], ...] = ((metrics.GROUP, metrics.VERSION),)
 
 
 def group_versions() -> list[tuple[str, str]]:
@@ -59,7 +64,15 @@ def served(group: str, version: str) -> bool:
 
 
 def kinds_in(group: str, version: str) -> list[Kind]:
+    """The store's kinds in a group version (what OpenAPI documents)."""
     return [k for k in KINDS if k.group == group and k.version == version]
+
+
+def resources_in(group: str, version: str) -> list[Kind]:
+    """Every kind a group version's URLs serve: the store's, or the metrics API's."""
+    if (group, version) == (metrics.GROUP, metrics.VERSION):
+        return list(metrics.KINDS)
+    return kinds_in(group, version)
 
 
 def group_version(group: str, version: str) -> str:
@@ -150,6 +163,8 @@ def api_resource_list(group: str, version: str) -> dict[str, Any] | None:
     sorted by name as the apiserver sorts them; None for a group version not served."""
     if not served(group, version):
         return None
+    if (group, version) == (metrics.GROUP, metrics.VERSION):
+        return metrics.resource_list()
     resources: list[dict[str, Any]] = []
     for kind in kinds_in(group, version):
         resources.append(resource_entry(kind))

@@ -57,7 +57,7 @@ class Route:
 
 
 def _kind(group: str, version: str, plural: str) -> Kind | None:
-    for kind in discovery.kinds_in(group, version):
+    for kind in discovery.resources_in(group, version):
         if kind.plural == plural:
             return kind
     return None

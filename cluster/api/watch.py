@@ -38,8 +38,15 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, StreamingHttpResponse
 
 from cluster import clock
-from cluster.api import auth
-from cluster.api.http import JSON, conversion, parse_bool, parse_int, reconnecting
+from cluster.api import auth, metrics
+from cluster.api.http import (
+    JSON,
+    conversion,
+    method_not_allowed,
+    parse_bool,
+    parse_int,
+    reconnecting,
+)
 from cluster.api.routes import Route
 from cluster.models import Change
 from cluster.store import read, tables
@@ -225,6 +232,8 @@ def _start(request: HttpRequest, route: Route) -> Watch:
     """Check the request, and list the current matches when the watch starts from "now"."""
     kind = route.kind
     assert kind is not None
+    if metrics.is_metrics(kind):  # metrics-server serves get and list only
+        raise method_not_allowed()
     auth.authorize(request, "watch", kind, route.namespace)
     query = request.GET
     target, version = conversion(request)
