@@ -171,3 +171,19 @@ def test_record_raises_what_record_many_returns(web: dict) -> None:
 
     with pytest.raises(StoreError):
         events.record(ghost, "Pulling", "Pulling image", component="kubelet", now=T0)
+
+
+def test_record_many_keeps_events_with_different_messages_apart(web: dict) -> None:
+    """The message is part of the key, within a batch and against stored events alike."""
+    events.record(web, "SuccessfulCreate", "Created pod: a", component="rs", now=T0)
+    results = events.record_many(
+        [
+            note(web, "SuccessfulCreate", "Created pod: b", component="rs", now=T0),
+            note(web, "SuccessfulCreate", "Created pod: c", component="rs", now=T0),
+            note(web, "SuccessfulCreate", "Created pod: a", component="rs", now=T0),
+        ]
+    )
+
+    assert [r["message"] for r in results] == ["Created pod: b", "Created pod: c", "Created pod: a"]
+    counts = {b["message"]: b["count"] for b in stored()}
+    assert counts == {"Created pod: a": 2, "Created pod: b": 1, "Created pod: c": 1}

@@ -98,8 +98,8 @@ def record_many(notes: Sequence[Note]) -> list[Any]:
     """Record (or aggregate) every event of ``notes``, in order; the Events or errors.
 
     A note whose event already exists (the newest one with the same object uid and name,
-    reason, type, source and message) bumps that event's ``count`` and ``lastTimestamp``; so
-    does a repeat within ``notes``. The others are created, with their source component as the
+    reason, type, source and message: client-go's aggregation key) bumps that event's
+    ``count`` and ``lastTimestamp``; so does a repeat within ``notes``. The others are created, with their source component as the
     change log's actor. Errors concern one event each (a ``StoreError`` in its place, as
     ``batch`` returns them); the rest are still written.
     """
@@ -116,7 +116,7 @@ def record_many(notes: Sequence[Note]) -> list[Any]:
         plan = plans.get(key)
         if plan is None:
             found = stored.get(key)
-            if found is not None and found[1].get("message") == event["message"]:
+            if found is not None:
                 plans[key] = _Plan(found[0], None, 1, event["lastTimestamp"])
             else:
                 plans[key] = _Plan(event["metadata"]["name"], event, 0, event["lastTimestamp"])
@@ -170,7 +170,15 @@ def _prepared(note: Note, default_now: dt.datetime) -> tuple[tuple, Obj]:
     involved = {k: v for k, v in note.involved.items() if v not in (None, "")}
     involved.setdefault("uid", "")
     namespace = involved.get("namespace") or "default"
-    key = (namespace, involved["uid"], involved["name"], note.reason, note.type, note.component)
+    key = (
+        namespace,
+        involved["uid"],
+        involved["name"],
+        note.reason,
+        note.type,
+        note.component,
+        note.message,
+    )
     source: Obj = {"component": note.component}
     if note.host:
         source["host"] = note.host
@@ -193,7 +201,8 @@ def _prepared(note: Note, default_now: dt.datetime) -> tuple[tuple, Obj]:
 
 
 def _latest_events(keys: set[tuple]) -> dict[tuple, tuple[str, Obj]]:
-    """For each aggregation key, the newest stored event's name and body (one query)."""
+    """For each aggregation key, the newest stored event's name and body (one query; the
+    rows it reads beyond the keys are few: events of the same objects and reasons)."""
     if not keys:
         return {}
     rows = (
@@ -216,7 +225,7 @@ def _latest_events(keys: set[tuple]) -> dict[tuple, tuple[str, Obj]]:
     )
     latest: dict[tuple, tuple[str, Obj]] = {}
     for namespace, uid, involved_name, reason, type_, component, name, body in rows.iterator():
-        key = (namespace, uid, involved_name, reason, type_, component)
+        key = (namespace, uid, involved_name, reason, type_, component, body.get("message"))
         if key in keys:
             latest[key] = (name, body)  # ordered oldest first: the newest wins
     return latest
