@@ -18,7 +18,9 @@ Rules for the executor:
 
 * Stop at the first action that fails: later actions may depend on earlier ones (a Pod is
   created after its claims; a status counts what was planned). Record the failed action's
-  ``on_failure`` events (``{error}`` replaced by the error text) and requeue the key.
+  ``on_failure`` events (``{error}`` replaced by the error text) and requeue the key. The one
+  exception: consecutive creates of one kind are a batch (upstream's ``slowStartBatch``), all
+  attempted; a failure among them stops what follows the batch.
 * After an action succeeds, record its ``on_success`` events. In them ``{name}`` stands for the
   name the store gave the object: creates use ``metadata.generateName`` as Kubernetes'
   controllers do, so the name is only known afterwards (``SuccessfulCreate`` "Created pod:
