@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,7 +34,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from dashboard import broadcast
-from dashboard.pages import architecture, chrome
+from dashboard.pages import architecture, chrome, config, events, networking, workloads
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     def render_update(self, query: Mapping[str, str], messages: list[dict[str, Any]]) -> str:
         raise NotImplementedError
+
+    def render_tick(self, query: Mapping[str, str], previous: Any) -> tuple[str, Any]:
+        """What to send every second besides the clock, and the state to compare next time."""
+        return "", None
 
     async def connect(self) -> None:
         self.query = query_of(self.scope)
@@ -143,6 +148,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def _clock(self) -> None:
         previous: chrome.ClockView | None = None
+        ticked: Any = None
         while True:
             try:
                 view = await database_sync_to_async(chrome.clock_view, thread_sensitive=False)()
@@ -152,6 +158,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
                     await self.send(text_data=html)
             except Exception:
                 logger.exception("live stream: rendering the clock failed")
+            try:
+                html, ticked = await self._render(self.render_tick, self.query, ticked)
+                if html:
+                    await self.send(text_data=html)
+            except Exception:
+                logger.exception("live stream: rendering the page's tick failed")
             await asyncio.sleep(CLOCK_SECONDS)
 
     async def _rejoin(self) -> None:
@@ -160,16 +172,76 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._join()
 
 
-class ArchitectureConsumer(LiveConsumer):
-    """``/ws/architecture?namespace=&zone=&node=&page=&since=``: the Architecture page."""
+@dataclass(frozen=True)
+class LivePage:
+    """How one page is kept live: its query, its whole region, the fragments a batch makes
+    stale, and (optionally) what it re-renders every second (``tick``: ``(query, previous
+    state) -> (html, state)``, for what is not a store write, such as traffic tallies)."""
+
+    focus: Callable[[Mapping[str, Any]], Any]
+    render_region: Callable[[Any], str]
+    render_update: Callable[[Any, list[dict[str, Any]]], str]
+    tick: Callable[[Any, Any], tuple[str, Any]] | None = None
+
+
+PAGES: dict[str, LivePage] = {
+    "architecture": LivePage(
+        architecture.Focus.from_query, architecture.render_region, architecture.render_update
+    ),
+    "workloads": LivePage(
+        workloads.Focus.from_query, workloads.render_region, workloads.render_update
+    ),
+    "networking": LivePage(
+        networking.Focus.from_query,
+        networking.render_region,
+        networking.render_update,
+        networking.render_tick,
+    ),
+    "config": LivePage(config.Focus.from_query, config.render_region, config.render_update),
+    "events": LivePage(events.Focus.from_query, events.render_region, events.render_update),
+}
+
+
+class PageConsumer(LiveConsumer):
+    """``/ws/<view>?namespace=&...&since=``: the live stream of any page in ``PAGES``.
+
+    Every page joins the groups of its namespace (``broadcast.groups_for``); the page module
+    decides which fragments a batch makes stale (each from the kinds it shows) and renders them
+    with the same partials as its HTTP view. An unknown view is refused (close code 4404).
+    """
+
+    view = ""  # fixed by a subclass, else taken from the URL route
+
+    @property
+    def page(self) -> LivePage:
+        return PAGES[self.view_name]
+
+    async def connect(self) -> None:
+        kwargs = (self.scope.get("url_route") or {}).get("kwargs") or {}
+        self.view_name = self.view or str(kwargs.get("view", ""))
+        if self.view_name not in PAGES:
+            await self.close(code=4404)
+            return
+        await super().connect()
 
     def page_groups(self, query: Mapping[str, str]) -> list[str]:
-        return broadcast.groups_for(architecture.Focus.from_query(query).namespace)
+        return broadcast.groups_for(self.page.focus(query).namespace)
 
     def render_initial(self, query: Mapping[str, str], since: int) -> str:
         if architecture.is_current(since):
             return ""
-        return architecture.render_region(architecture.Focus.from_query(query))
+        return self.page.render_region(self.page.focus(query))
 
     def render_update(self, query: Mapping[str, str], messages: list[dict[str, Any]]) -> str:
-        return architecture.render_update(architecture.Focus.from_query(query), messages)
+        return self.page.render_update(self.page.focus(query), messages)
+
+    def render_tick(self, query: Mapping[str, str], previous: Any) -> tuple[str, Any]:
+        if self.page.tick is None:
+            return "", None
+        return self.page.tick(self.page.focus(query), previous)
+
+
+class ArchitectureConsumer(PageConsumer):
+    """``/ws/architecture?namespace=&zone=&node=&page=&since=``: the Architecture page."""
+
+    view = "architecture"

@@ -7,15 +7,23 @@ so every link and form also works without JavaScript.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from cluster import clock
 from dashboard.pages import architecture as page
-from dashboard.pages import chrome
+from dashboard.pages import chrome, config, events, networking, workloads
 
 
 @require_GET
@@ -50,3 +58,123 @@ def clock_control(request: HttpRequest) -> HttpResponse:
     ):
         target = reverse("architecture")
     return HttpResponseRedirect(target)
+
+
+# --- the list pages: Workloads, Networking, Config & storage, Events ------------------------
+
+
+def _list_page(request: HttpRequest, module, page_name: str, **extra) -> HttpResponse:
+    """A list page in full, or its ``#live`` part for an htmx request that targets it."""
+    focus = extra.pop("focus", None) or module.Focus.from_query(request.GET)
+    context = {
+        **chrome.chrome_context(focus.namespace),
+        **module.region_context(focus),
+        "page_name": page_name,
+        **extra,
+    }
+    template = module.TEMPLATE
+    if request.htmx and request.htmx.target == "live":
+        template += "#live"
+    return render(request, template, context)
+
+
+@require_GET
+def workloads_page(request: HttpRequest) -> HttpResponse:
+    return _list_page(request, workloads, "workloads")
+
+
+@require_GET
+def networking_page(request: HttpRequest) -> HttpResponse:
+    return _list_page(request, networking, "networking")
+
+
+@require_GET
+def config_page(request: HttpRequest) -> HttpResponse:
+    return _list_page(request, config, "config")
+
+
+@require_GET
+def events_page(request: HttpRequest) -> HttpResponse:
+    return _list_page(request, events, "events")
+
+
+@require_POST
+def send_request(request: HttpRequest) -> HttpResponse:
+    """Send one request through the cluster and show its route (htmx: the result, and the
+    routing diagram out of band with the route marked)."""
+    focus = networking.Focus.from_query(request.GET)
+    result, error = None, ""
+    try:
+        result = networking.send_request(networking.Target.from_form(request.POST))
+    except networking.SendError as refused:
+        error = str(refused)
+    sent = {key: request.POST.get(key, "") for key in ("host", "path", "service")}
+    if not request.htmx:
+        return _list_page(
+            request,
+            networking,
+            "networking",
+            focus=focus,
+            result=result,
+            send_error=error,
+            sent=sent,
+        )
+    context = {"focus": focus, "result": result, "send_error": error}
+    html = render_to_string(networking.TEMPLATE + "#result", context, request)
+    if result is not None:
+        ingresses, total = networking.routing(focus, result.marks)
+        html += render_to_string(
+            networking.TEMPLATE + "#routing",
+            {**context, "ingresses": ingresses, "ingress_total": total, "oob": True},
+            request,
+        )
+    return HttpResponse(html)
+
+
+@require_POST
+def traffic_switch(request: HttpRequest) -> HttpResponse:
+    """Start a steady flow of requests (``action=start``) or stop one (``action=stop``)."""
+    focus = networking.Focus.from_query(request.POST)
+    error = ""
+    try:
+        if request.POST.get("action") == "stop":
+            networking.stop_flow(request.POST.get("flow", ""))
+        else:
+            target = networking.Target.from_form(request.POST)
+            who = request.user.get_username() if request.user.is_authenticated else "dashboard"
+            networking.start_flow(target, request.POST.get("rps", ""), who)
+    except networking.SendError as refused:
+        error = str(refused)
+    if request.htmx:
+        flows, _running = networking.tally(clock.now())
+        context = {"focus": focus, "flows": flows, "traffic_error": error}
+        return render(request, networking.TEMPLATE + "#traffic", context)
+    if error:
+        return _list_page(request, networking, "networking", focus=focus, traffic_error=error)
+    return HttpResponseRedirect(reverse("networking") + focus.query().rstrip("?"))
+
+
+def secret_values(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    """One Secret's row: POST reveals its values (if the user may read them), GET masks them."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    reveal = request.method == "POST"
+    item = config.secret_item(request.user, namespace, name, reveal)
+    if item is None:
+        raise Http404(_("No such Secret."))
+    status = 403 if item.refused else 200
+    focus = config.Focus.from_query(request.GET)
+    if request.htmx:
+        # 200 even when refused: htmx swaps only successful responses, and the refusal is news.
+        return render(request, config.TEMPLATE + "#secret", {"item": item, "focus": focus})
+    if not reveal:
+        return HttpResponseRedirect(reverse("config") + f"?namespace={namespace}")
+    context = {
+        **chrome.chrome_context(focus.namespace),
+        **config.region_context(focus),
+        "page_name": "config",
+    }
+    context["secrets"] = [
+        item if (s.namespace, s.name) == (namespace, name) else s for s in context["secrets"]
+    ]
+    return render(request, config.TEMPLATE, context, status=status)
