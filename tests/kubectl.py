@@ -10,6 +10,10 @@ empty ``HOME`` and no ``KUBECONFIG``, so no cached discovery or ``/version`` ans
 user configuration leaks between tests (kubectl-contract §3.6). ``kubectl.start(...)`` runs a
 long command (``get -w``, ``logs -f``) in the background and collects its output lines.
 
+``live_api_server`` (module-scoped) is the same Daphne with the control plane on, next to the
+``control_plane`` fixture's worker: ``kubectl rollout status``, ``drain`` or ``top`` then see a
+cluster that moves. ``live_kubectl`` is ``kubectl`` against it.
+
 Use the fixtures in a test module by naming them there:
 ``from tests import kubectl as kubectl_tools`` then ``kubectl = kubectl_tools.kubectl``.
 """
@@ -46,8 +50,13 @@ class ApiServer:
 
 
 @contextlib.contextmanager
-def serve(database_url: str, directory: Path) -> Iterator[ApiServer]:
-    """Daphne serving the API on a free port against ``database_url``; stopped on exit."""
+def serve(
+    database_url: str, directory: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[ApiServer]:
+    """Daphne serving the API on a free port against ``database_url``; stopped on exit.
+
+    The control plane is off unless ``extra_env`` turns it on (``KUBARIUM_CONTROL_PLANE=1``
+    with a ``REDIS_URL``: then the API's writes enqueue the workers' reconciles)."""
     port = services.find_free_port()
     log = directory / "daphne.log"
     env = {
@@ -56,6 +65,7 @@ def serve(database_url: str, directory: Path) -> Iterator[ApiServer]:
         "DJANGO_SETTINGS_MODULE": "dashboard.settings",
         "KUBARIUM_CONTROL_PLANE": "0",
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     with log.open("ab") as output:
         child = services.spawn(
@@ -123,10 +133,14 @@ class Background:
         for line in stream:
             sink.append(line.rstrip("\n"))
 
-    def wait_for_line(self, predicate: Callable[[str], bool], timeout: float = 20.0) -> str:
-        """The first output line satisfying ``predicate`` (waits for it)."""
+    def wait_for_line(
+        self, predicate: Callable[[str], bool], timeout: float = 20.0, *, stderr: bool = False
+    ) -> str:
+        """The first output line (of stderr with ``stderr=True``) satisfying ``predicate``
+        (waits for it)."""
+        lines = self.stderr if stderr else self.stdout
         return services.wait_for(
-            lambda: next((line for line in list(self.stdout) if predicate(line)), None),
+            lambda: next((line for line in list(lines) if predicate(line)), None),
             timeout=timeout,
             message=f"no such line; stdout={self.stdout!r} stderr={self.stderr!r}",
         )
@@ -224,6 +238,30 @@ def api_server(test_database_url: str, tmp_path_factory) -> Iterator[ApiServer]:
 def kubectl(api_server: ApiServer, tmp_path: Path) -> Iterator[Kubectl]:
     """The real kubectl against ``api_server``, with a fresh cache and home per test."""
     runner = Kubectl(api_server.url, tmp_path)
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+@pytest.fixture(scope="module")
+def live_api_server(control_plane, test_database_url: str, tmp_path_factory) -> Iterator[ApiServer]:
+    """Daphne serving the Kubernetes API on the test database with the control plane on: the
+    API's writes wake the ``control_plane`` fixture's worker, as in ``make demo``.
+    Module-scoped, like the worker it shares the database with."""
+    extra = {
+        "KUBARIUM_CONTROL_PLANE": "1",
+        "REDIS_URL": control_plane.redis_url,
+        "KUBARIUM_SPEED": str(control_plane.speed),
+    }
+    with serve(test_database_url, tmp_path_factory.mktemp("live-api-server"), extra) as server:
+        yield server
+
+
+@pytest.fixture
+def live_kubectl(live_api_server: ApiServer, tmp_path: Path) -> Iterator[Kubectl]:
+    """The real kubectl against ``live_api_server``, with a fresh cache and home per test."""
+    runner = Kubectl(live_api_server.url, tmp_path)
     try:
         yield runner
     finally:
