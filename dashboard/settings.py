@@ -158,8 +158,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task taken by a worker that dies (kill -9) is handed out again after this many seconds.
 # Kubarium's tasks are short and idempotent, so a short window is safe and heals quickly.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30}
-# The scheduler has a queue of its own, consumed by one worker process, so no pod is placed twice.
-CELERY_TASK_ROUTES = {"kubarium.schedule": {"queue": "scheduler"}}
+# The scheduler has a queue of its own, consumed by one worker process, so no pod is placed twice;
+# the clock's tick has one too, so that it never waits behind the controllers' work
+# (``cluster.services.worker_roles``). Everything else goes to the default queue, "celery".
+CELERY_TASK_ROUTES = {
+    "kubarium.schedule": {"queue": "scheduler"},
+    "kubarium.tick": {"queue": "clock"},
+}
 CELERY_BEAT_SCHEDULE = {
     "clock-tick": {"task": "kubarium.tick", "schedule": 0.5, "options": {"expires": 2}},
 }

@@ -21,6 +21,7 @@ from django.core.management import CommandError, call_command
 from django.templatetags.static import static
 
 from cluster.services import (
+    WORKER_QUEUES,
     PrivateRedis,
     ServiceError,
     StartupAborted,
@@ -34,6 +35,7 @@ from cluster.services import (
     process_table,
     redis_ping,
     redis_server_binary,
+    worker_roles,
 )
 from dashboard.management.commands.up import port_from
 
@@ -128,16 +130,36 @@ def test_up_reads_port_from_the_environment(environ, port):
         assert port_from(environ) == port
 
 
-@pytest.mark.parametrize(
-    "beat", [pytest.param(True, id="demo worker"), pytest.param(False, id="test worker")]
-)
-def test_worker_consumes_the_default_and_scheduler_queues(beat):
-    """Every worker consumes both queues; only the demo's runs beat, with its schedule file."""
-    argv = celery_worker_argv("n@h", beat=beat, schedule_file=Path("/state/schedule"))
-    assert argv[argv.index("-Q") + 1] == "celery,scheduler"
+def test_a_test_worker_consumes_every_queue_without_beat():
+    """The tests' single worker runs the whole control plane: all three queues, no beat."""
+    argv = celery_worker_argv("n@h", beat=False)
+    assert argv[argv.index("-Q") + 1] == "celery,scheduler,clock"
     assert argv[argv.index("-n") + 1] == "n@h"
-    assert ("-B" in argv) is beat
-    assert ("/state/schedule" in argv) is beat
+    assert "-B" not in argv
+
+
+def test_up_runs_one_worker_per_queue_and_one_scheduler_process():
+    """manage.py up: the clock's worker alone runs beat, the scheduler's queue has one
+    consumer process, the controllers get the pool; together they consume every queue."""
+    roles = {role.name: role for role in worker_roles(concurrency=3)}
+    argv = {
+        name: celery_worker_argv(
+            f"{name}@h",
+            beat=role.beat,
+            concurrency=role.concurrency,
+            schedule_file=Path("/state/schedule"),
+            queues=role.queues,
+        )
+        for name, role in roles.items()
+    }
+    queues = {name: a[a.index("-Q") + 1] for name, a in argv.items()}
+    pools = {name: a[a.index("-c") + 1] for name, a in argv.items()}
+    assert queues == {"clock": "clock", "scheduler": "scheduler", "controllers": "celery"}
+    assert pools == {"clock": "1", "scheduler": "1", "controllers": "3"}
+    assert [name for name, a in argv.items() if "-B" in a] == ["clock"]
+    assert "/state/schedule" in argv["clock"]
+    assert sorted(q for role in roles.values() for q in role.queues) == sorted(WORKER_QUEUES)
+    assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} <= set(WORKER_QUEUES)
 
 
 def test_find_free_port_finds_a_port_a_server_can_bind():
@@ -339,15 +361,14 @@ def test_run_with_redis_sets_redis_url_and_keeps_the_exit_code(request, given):
     ("ending", "status", "said"),
     [
         pytest.param("SIGINT", 0, "stop requested (SIGINT)", id="Ctrl-C stops everything"),
-        pytest.param(
-            "kill worker", 1, "CommandError: worker (pid", id="a dead worker stops everything"
-        ),
+        pytest.param("kill worker", 1, " worker (pid", id="a dead worker stops everything"),
     ],
 )
 def test_up_serves_then_stops_every_child(
     test_database_url, tmp_path, wait_for, ending, status, said
 ):
-    """manage.py up starts Redis, a worker and Daphne, serves HTTP, and leaves no process behind."""
+    """manage.py up starts Redis, its workers and Daphne, serves HTTP, and leaves no process
+    behind."""
     port = find_free_port()
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     env |= {
@@ -375,6 +396,12 @@ def test_up_serves_then_stops_every_child(
         groups = {table[pid].pgid for pid in tree}
         commands = " ".join(tree.values())
         assert "redis-server" in commands and "celery" in commands and "daphne" in commands
+        workers = [pid for pid, line in tree.items() if "celery" in line and table[pid].pgid == pid]
+        assert sorted(tree[pid].split(" -Q ")[1].split()[0] for pid in workers) == [
+            "celery",
+            "clock",
+            "scheduler",
+        ]
 
         assert http_status(f"http://127.0.0.1:{port}/admin/login/") == 200
         assert http_status(f"http://127.0.0.1:{port}/") < 500

@@ -1,6 +1,7 @@
 """``manage.py up``: run the whole of Kubarium in the foreground (what ``make demo`` ends with).
 
-Starts a private Redis (unless ``REDIS_URL`` is set), one Celery worker with beat, and Daphne on
+Starts a private Redis (unless ``REDIS_URL`` is set), three Celery workers (the clock with beat,
+the scheduler, the controllers: ``cluster.services.worker_roles``) and Daphne on
 127.0.0.1:``PORT``; waits until each answers; prints the URL; then supervises. Ctrl-C or SIGTERM
 stops everything (exit status 0); if any of them dies, the others are stopped too and the command
 fails, naming the one that died.
@@ -27,6 +28,7 @@ from cluster.services import (
     http_answers,
     port_is_free,
     redis_ping,
+    worker_roles,
 )
 
 DEFAULT_PORT = 8000
@@ -42,15 +44,19 @@ def port_from(environ: Mapping[str, str]) -> int:
 
 class Command(BaseCommand):
     help = (
-        "Start Kubarium: a private Redis (unless REDIS_URL is set), a Celery worker with beat and "
-        "Daphne on 127.0.0.1:$PORT (default 8000). Ctrl-C stops them all."
+        "Start Kubarium: a private Redis (unless REDIS_URL is set), Celery workers (clock with "
+        "beat, scheduler, controllers) and Daphne on 127.0.0.1:$PORT (default 8000). "
+        "Ctrl-C stops them all."
     )
     requires_migrations_checks = True
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, help="HTTP port (default: $PORT, else 8000)")
         parser.add_argument(
-            "--concurrency", type=int, default=2, help="Celery pool processes (default 2)"
+            "--concurrency",
+            type=int,
+            default=2,
+            help="pool processes of the controllers' worker (default 2)",
         )
         parser.add_argument(
             "--ready-timeout",
@@ -117,21 +123,30 @@ class Command(BaseCommand):
         }
         state_dir = settings.STATE_DIR
         state_dir.mkdir(parents=True, exist_ok=True)
-        nodename = f"kubarium-{os.getpid()}@{socket.gethostname()}"
-        worker_argv = celery_worker_argv(
-            nodename,
-            beat=True,
-            concurrency=concurrency,
-            loglevel=os.environ.get("LOG_LEVEL", "INFO"),
-            schedule_file=state_dir / "celerybeat-schedule",
-        )
-        worker = supervisor.start("worker", worker_argv, env=env, cwd=settings.BASE_DIR)
+        workers = []
+        for role in worker_roles(concurrency):
+            nodename = f"{role.name}-{os.getpid()}@{socket.gethostname()}"
+            argv = celery_worker_argv(
+                nodename,
+                beat=role.beat,
+                concurrency=role.concurrency,
+                loglevel=os.environ.get("LOG_LEVEL", "INFO"),
+                schedule_file=state_dir / "celerybeat-schedule",
+                queues=role.queues,
+            )
+            child = supervisor.start(f"{role.name} worker", argv, env=env, cwd=settings.BASE_DIR)
+            workers.append((role, nodename, child))
         daphne = supervisor.start("daphne", daphne_argv(port), env=env, cwd=settings.BASE_DIR)
 
-        supervisor.wait_ready(
-            worker, lambda: celery_worker_answers(nodename, redis_url), timeout=ready_timeout
-        )
-        self.log(f"worker  {nodename} answers ping (pid {worker.pid})")
+        for role, nodename, child in workers:
+            supervisor.wait_ready(
+                child,
+                lambda name=nodename: celery_worker_answers(name, redis_url),
+                timeout=ready_timeout,
+            )
+            self.log(
+                f"worker  {nodename} answers ping (queues {','.join(role.queues)}, pid {child.pid})"
+            )
         url = f"http://{LOCALHOST}:{port}/"
         supervisor.wait_ready(daphne, lambda: http_answers(url), timeout=ready_timeout)
         self.log(f"daphne  {url} answers HTTP (pid {daphne.pid})")
