@@ -12,6 +12,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from dashboard.middleware import live_stream_gate  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -19,6 +20,9 @@ application = ProtocolTypeRouter(
         # Daphne serves static files itself in the embedded demo (DEBUG); production puts a
         # proxy or collectstatic + a file server in front.
         "http": ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        # The live stream: only for people who may see the dashboard (dashboard.middleware).
+        "websocket": AllowedHostsOriginValidator(
+            live_stream_gate(URLRouter(websocket_urlpatterns))
+        ),
     }
 )
