@@ -131,3 +131,31 @@ def ensure_demo_access(state_dir: Path, server: str, ca_pem: bytes) -> DemoAcces
     document = kubeconfig_document(server, ca_pem, token)
     _write_private(path, yaml.safe_dump(document, sort_keys=False))
     return DemoAccess(path, user.get_username(), password_file, token_created=True)
+
+
+def shown_path(path: Path, cwd: Path) -> str:
+    """``path`` relative to ``cwd`` when inside it (``.kubarium/kubeconfig``), else absolute."""
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def instructions(made: DemoAccess, https_url: str, anonymous_read: bool, cwd: Path) -> list[str]:
+    """What ``manage.py up`` prints about access once everything answers."""
+    config = shown_path(made.kubeconfig, cwd)
+    lines = [
+        f"kubectl:   KUBECONFIG={config} kubectl get nodes",
+        f"           (the API over HTTPS at {https_url}, as {made.username}, namespace default)",
+    ]
+    if made.password_file is not None:
+        password = shown_path(made.password_file, cwd)
+        lines.append(f"sign in:   {made.username}, password in {password} (dashboard and /admin/)")
+    else:
+        lines.append(f"sign in:   {made.username}, with the password you gave it")
+    if anonymous_read:
+        lines.append(
+            "dashboard: anyone may look without signing in (KUBARIUM_ANONYMOUS_READ=1); "
+            "changes need a sign-in"
+        )
+    return lines
