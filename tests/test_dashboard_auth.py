@@ -57,7 +57,11 @@ def test_signing_in_opens_the_dashboard_and_signing_out_closes_it(client, alice)
         "/accounts/login/", {"username": "alice", "password": PASSWORD, "next": "/"}
     )
     assert signed_in.status_code == 302 and signed_in["Location"] == "/"
-    assert client.get("/").status_code == 200
+    page = client.get("/")
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "Signed in as alice" in content
+    assert '<form method="post" action="/accounts/logout/">' in content
 
     signed_out = client.post("/accounts/logout/")
     assert signed_out.status_code == 302 and signed_out["Location"] == "/accounts/login/"
@@ -69,7 +73,9 @@ def test_anonymous_read_opens_pages_but_not_forms(client, settings):
     settings.KUBARIUM_ANONYMOUS_READ = True
     clock.invalidate()
     clock.resume()
-    assert client.get("/").status_code == 200
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'href="/accounts/login/?next=/"' in page.content.decode()
     response = client.post("/clock", {"action": "pause"})
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=/clock")
