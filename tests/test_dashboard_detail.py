@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import html as html_module
 
 import pytest
 import yaml
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.shortcuts import resolve_url
@@ -18,9 +22,11 @@ from cluster.models import Role, RoleBinding, SchedulingDecision
 from cluster.store import events, kinds, read, write
 from cluster.store.bootstrap import ensure_system_objects
 from dashboard.broadcast import messages_for
+from dashboard.object_stream import ObjectConsumer
 from dashboard.pages import detail
 from tests.builders import deployment, namespace, node, pod
 from tests.test_dashboard_logic import notice
+from tests.test_dashboard_stream import receive_page
 
 pytestmark = pytest.mark.django_db
 
@@ -223,8 +229,6 @@ def test_the_yaml_is_what_the_api_serves_in_kubectls_layout(cluster, admin_clien
     url = detail.object_url("Deployment", "shop", "web")
     html = admin_client.get(url).content.decode()
     text = html.split('<pre class="yaml" tabindex="0">', 1)[1].split("</pre>", 1)[0]
-    import html as html_module
-
     shown = yaml.safe_load(html_module.unescape(text))
     served = admin_client.get("/apis/apps/v1/namespaces/shop/deployments/web").json()
     served["metadata"].pop("managedFields", None)
@@ -445,3 +449,43 @@ def test_events_list_is_newest_first(cluster, admin_client):
     events.record(obj, "Second", "second message", component="x", now=now)
     html = admin_client.get(detail.object_url("Deployment", "shop", "web")).content.decode()
     assert html.index("second message") < html.index("first message")
+
+
+# --- the consumer (Channels' in-memory layer) ------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_object_stream_sends_a_fresh_region_then_the_changes(settings):
+    """A page behind the current revision gets its region at once; a change to the object
+    published to its namespace's group re-renders it; an unknown kind is refused."""
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    clock.invalidate()
+    ensure_system_objects()
+    write.create(namespace("shop"))
+    write.create(deployment("web", "shop", replicas=2))
+
+    def socket(query: str) -> WebsocketCommunicator:
+        return WebsocketCommunicator(ObjectConsumer.as_asgi(), f"/ws/objects?{query}")
+
+    async def scenario():
+        page = socket("kind=deployments&namespace=shop&name=web&since=1")
+        connected, _ = await page.connect()
+        assert connected
+        first = await receive_page(page, lambda t: True)
+        assert first.lstrip().startswith('<div id="region"') and "replicas: 2" in first
+        await sync_to_async(write.patch)(
+            "deployments", "shop", "web", {"spec": {"replicas": 6}}, actor="admin:alice"
+        )
+        change = notice(kind="Deployment", namespace="shop", name="web", type="MODIFIED")
+        message = messages_for([change])["kubarium.changes.ns.shop"]
+        await get_channel_layer().group_send("kubarium.changes.ns.shop", message)
+        second = await receive_page(page, lambda t: "replicas: 6" in t)
+        assert second.lstrip().startswith('<div id="region"')
+        await page.disconnect()
+
+        refused = socket("kind=widgets&namespace=shop&name=web")
+        connected, code = await refused.connect()
+        assert not connected and code == 4404
+
+    async_to_sync(scenario)()

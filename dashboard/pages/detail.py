@@ -117,8 +117,12 @@ class Target:
 
 
 class _KubectlDumper(yaml.SafeDumper):
-    """Block style; PyYAML's defaults already put a sequence's dashes under its key, as
-    kubectl (go-yaml) does."""
+    """Block style, a sequence's dashes under its key (PyYAML's default), and strings that need
+    quotes in double quotes (``resourceVersion: "42"``), as kubectl (go-yaml) prints them."""
+
+    def choose_scalar_style(self):
+        style = super().choose_scalar_style()
+        return '"' if style == "'" else style
 
 
 def masked_secret(obj: dict[str, Any]) -> dict[str, Any]:
