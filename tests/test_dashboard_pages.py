@@ -486,7 +486,7 @@ def test_a_failed_request_shows_where_and_why(client, cluster, data, status, rea
     html = client.post(reverse("send-request"), data, HTTP_HX_REQUEST="true").content.decode()
     assert top_ids(html) == ["send-result", "routing"]
     marked = re.findall(
-        r'class="route-row on-route">\s*<span class="hop rule"[^>]*><span class="mono">([^<]+)',
+        r'class="route-row on-route">\s*<span class="hop rule on-route"[^>]*><span class="mono">([^<]+)',
         html,
     )
     assert marked == (["shop.example.com/api"] if status == "503" else [])
@@ -533,13 +533,36 @@ def test_the_traffic_switch_spreads_load_over_the_ready_endpoints(client, cluste
     # 10 req/s over 2 endpoints for the stepped seconds: 5 per endpoint per second each.
     seconds = 4 * 1.0
     assert counts == {"web-7b9c4d-bbbbb": int(5 * seconds), "web-7b9c4d-ccccc": int(5 * seconds)}
-    html, _state = networking.render_tick(networking.Focus("shop"), "something else")
+    html, state = networking.render_tick(networking.Focus("shop"), None)
     assert "20 requests" in html
+    # The clock is paused: nothing moved, nothing is sent until it does.
+    assert networking.render_tick(networking.Focus("shop"), state) == ("", state)
+    clock.step()
+    moved, _state = networking.render_tick(networking.Focus("shop"), state)
+    assert "25 requests" in moved
     client.post(
         reverse("traffic"), {"action": "stop", "flow": str(flow.id)}, HTTP_HX_REQUEST="true"
     )
     assert not TrafficFlow.objects.exists()
     clock.resume()
+
+
+@pytest.mark.usefixtures("access_enforced")
+def test_a_viewer_may_send_a_request_but_not_start_traffic(cluster):
+    """Sending one request is a read; a steady flow of traffic needs an editor's role."""
+    user = get_user_model().objects.create_user("viewer", password="pw")
+    RoleBinding.objects.create(user=user, role=Role.VIEWER, namespace="shop")
+    client = Client()
+    client.force_login(user)
+    sent = client.post(reverse("send-request"), {"service": "shop/web"}, HTTP_HX_REQUEST="true")
+    assert "picked by round-robin" in sent.content.decode()
+    refused = client.post(
+        reverse("traffic"),
+        {"action": "start", "service": "shop/web", "rps": "5"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "an editor role is needed" in refused.content.decode()
+    assert not TrafficFlow.objects.exists()
 
 
 def test_the_traffic_switch_refuses_a_bad_rate(client, cluster):

@@ -17,6 +17,7 @@ from cluster.store.bootstrap import ensure_system_objects
 from cluster.store.read import current_revision
 from dashboard import routing
 from dashboard.broadcast import messages_for
+from dashboard.pages import networking
 from tests.builders import deployment, namespace, node, pod, service
 from tests.test_dashboard_logic import notice
 from tests.test_dashboard_stream import no_page_message, receive_page, run
@@ -127,6 +128,7 @@ def test_traffic_tallies_are_sent_every_second_while_traffic_flows():
     )
     clock.pause()
     TrafficFlow.objects.create(namespace="shop", service="web", rps=4)
+    networking.tally(clock.now())  # what rendering the page does: the tally starts here
     since = current_revision()
 
     async def scenario():
@@ -134,7 +136,8 @@ def test_traffic_tallies_are_sent_every_second_while_traffic_flows():
         await socket.connect()
         await asyncio.to_thread(clock.step)
         await asyncio.to_thread(clock.step)
-        text = await receive_page(socket, lambda t: 'id="traffic"' in t)
+        # 4 requests/s, one ready endpoint, two simulated seconds: 8 requests.
+        text = await receive_page(socket, lambda t: 'id="traffic"' in t and "8 requests" in t)
         assert top_ids(text) == ["traffic"]
         assert "web-1" in text and "4 requests/s to Service shop/web" in text
         await socket.disconnect()

@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from cluster import clock, proxy, traffic
+from cluster import access, clock, proxy, traffic
 from cluster.models import ControllerMemory, Endpoints, Ingress, Service, TrafficFlow
 from cluster.store import kinds, tables
 from cluster.store.objects import to_dict
@@ -407,6 +407,20 @@ class Target:
         return f"http://{self.host or '*'}{self.path}"
 
 
+def check_allowed(user, verb: str, target: Target, namespace: str) -> None:
+    """Refuse a user whose roles do not allow ``verb`` on ``services/proxy`` (what sending
+    traffic to a Service through the apiserver needs) where the request goes: the Service's
+    namespace, else the page's, else the whole cluster. Sending one request is a read
+    (``get``), a steady flow a write (``create``): viewers may send requests, editors traffic."""
+    where = target.service[0] if target.service else (namespace or None)
+    if not access.allows(user, verb, "services/proxy", where):
+        if verb == "get":
+            message = _("Your roles do not allow sending requests here.")
+        else:
+            message = _("Your roles do not allow starting traffic here (an editor role is needed).")
+        raise SendError("service", message)
+
+
 def send_request(target: Target) -> RouteView:
     """Send one request through the cluster (``cluster.traffic.send``) and describe its route."""
     request = proxy.Request(
@@ -636,10 +650,9 @@ def render_update(focus: Focus, messages: Sequence[Mapping[str, Any]]) -> str:
 
 
 def render_tick(focus: Focus, previous: str | None) -> tuple[str, str]:
-    """``#traffic`` whenever it differs from what was last sent (tallies move every second
-    while traffic flows; a flow started or stopped elsewhere shows within a second)."""
+    """``#traffic`` on the first tick (what moved since the page was rendered), then whenever
+    it differs from what was last sent: tallies move every second while traffic flows, and a
+    flow started or stopped elsewhere shows within a second."""
     flows, _running = tally(clock.now())
     html = render_to_string(f"{TEMPLATE}#traffic", {"focus": focus, "flows": flows})
-    if previous is None:  # the page was just rendered with the same content
-        return "", html
     return ("" if html == previous else html), html

@@ -105,7 +105,9 @@ def send_request(request: HttpRequest) -> HttpResponse:
     focus = networking.Focus.from_query(request.GET)
     result, error = None, ""
     try:
-        result = networking.send_request(networking.Target.from_form(request.POST))
+        target = networking.Target.from_form(request.POST)
+        networking.check_allowed(request.user, "get", target, focus.namespace)
+        result = networking.send_request(target)
     except networking.SendError as refused:
         error = str(refused)
     sent = {key: request.POST.get(key, "") for key in ("host", "path", "service")}
@@ -141,6 +143,7 @@ def traffic_switch(request: HttpRequest) -> HttpResponse:
             networking.stop_flow(request.POST.get("flow", ""))
         else:
             target = networking.Target.from_form(request.POST)
+            networking.check_allowed(request.user, "create", target, focus.namespace)
             who = request.user.get_username() if request.user.is_authenticated else "dashboard"
             networking.start_flow(target, request.POST.get("rps", ""), who)
     except networking.SendError as refused:
