@@ -520,7 +520,8 @@ def tally(now: float) -> tuple[list[FlowView], bool]:
     """
     flows = list(TrafficFlow.objects.order_by("id"))
     if not flows:
-        ControllerMemory.objects.filter(key=TALLY_KEY).delete()
+        if ControllerMemory.objects.filter(key=TALLY_KEY).exists():  # no write when idle
+            ControllerMemory.objects.filter(key=TALLY_KEY).delete()
         return [], False
     ingresses = [_dict(i, "Ingress") for i in Ingress.objects.all()]
     reached: dict[int, tuple[tuple[str, str] | None, str]] = {}
@@ -536,12 +537,14 @@ def tally(now: float) -> tuple[list[FlowView], bool]:
         )
         data = dict(memory.data or {})
         kept: dict[str, Any] = {}
+        moved = set(data) != {str(flow.id) for flow in flows}
         for flow in flows:
             target, problem = reached[flow.id]
             ready = [e for e in endpoint_views(endpoints.get(target)) if e.ready] if target else []
             entry = data.get(str(flow.id)) or {"at": now, "counts": {}}
             counts = {str(k): float(v) for k, v in (entry.get("counts") or {}).items()}
             elapsed = max(0.0, now - float(entry.get("at", now)))
+            moved = moved or elapsed > 0
             share = flow.rps / len(ready) if ready else 0.0
             for endpoint in ready:
                 key = f"{endpoint.namespace}/{endpoint.pod or endpoint.ip}"
@@ -573,8 +576,9 @@ def tally(now: float) -> tuple[list[FlowView], bool]:
                     problem=problem,
                 )
             )
-        memory.data = kept
-        memory.save(update_fields=["data"])
+        if moved:  # a paused clock writes nothing
+            memory.data = kept
+            memory.save(update_fields=["data"])
     return views, True
 
 
