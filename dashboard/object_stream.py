@@ -4,8 +4,8 @@ A small subclass of :class:`dashboard.consumers.LiveConsumer`: it joins the obje
 (``detail.groups_for``), sends a fresh region when anything was written since the page was
 rendered, and re-renders the region when a batch of changes touches the object or what the
 page shows around it (``detail.touches``). An unknown kind or a missing name is refused (close
-code 4404). The stream has no session, so it renders as nobody in particular: a Secret's values
-stay masked (a page showing them does not connect).
+code 4404); without a kind at all (the Apply page) only the clock is streamed. Renders are done
+as nobody in particular: a Secret's values stay masked (a page showing them does not connect).
 """
 
 from __future__ import annotations
@@ -18,21 +18,27 @@ from dashboard.pages import detail
 
 
 class ObjectConsumer(LiveConsumer):
+    """``/ws/objects?kind=<plural>&namespace=&name=&since=``: one object's page. Without
+    ``kind`` (the Apply page), only the clock is streamed."""
+
+    target: detail.Target | None = None
+
     async def connect(self) -> None:
-        target = detail.Target.from_query(query_of(self.scope))
-        if target is None:
-            await self.close(code=4404)
-            return
-        self.target = target
+        query = query_of(self.scope)
+        if query.get("kind"):
+            self.target = detail.Target.from_query(query)
+            if self.target is None:
+                await self.close(code=4404)
+                return
         await super().connect()
 
     def page_groups(self, query: Mapping[str, str]) -> list[str]:
-        return detail.groups_for(self.target)
+        return detail.groups_for(self.target) if self.target else []
 
     def render_initial(self, query: Mapping[str, str], since: int) -> str:
-        if detail.is_current(since):
+        if self.target is None or detail.is_current(since):
             return ""
         return detail.render_region(self.target)
 
     def render_update(self, query: Mapping[str, str], messages: list[dict[str, Any]]) -> str:
-        return detail.render_update(self.target, messages)
+        return detail.render_update(self.target, messages) if self.target else ""

@@ -457,7 +457,8 @@ def test_events_list_is_newest_first(cluster, admin_client):
 @pytest.mark.django_db(transaction=True)
 def test_the_object_stream_sends_a_fresh_region_then_the_changes(settings):
     """A page behind the current revision gets its region at once; a change to the object
-    published to its namespace's group re-renders it; an unknown kind is refused."""
+    published to its namespace's group re-renders it; an unknown kind is refused; a page
+    without an object (Apply) gets the clock."""
 
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     clock.invalidate()
@@ -487,5 +488,13 @@ def test_the_object_stream_sends_a_fresh_region_then_the_changes(settings):
         refused = socket("kind=widgets&namespace=shop&name=web")
         connected, code = await refused.connect()
         assert not connected and code == 4404
+
+        clock_only = socket("lang=en")  # the Apply page: the clock, nothing else
+        connected, _ = await clock_only.connect()
+        assert connected
+        assert (
+            (await clock_only.receive_from(timeout=5)).lstrip().startswith('<span id="clock-time"')
+        )
+        await clock_only.disconnect()
 
     async_to_sync(scenario)()

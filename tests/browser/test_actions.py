@@ -97,6 +97,7 @@ def test_apply_a_manifest_through_the_form_and_watch_its_pods_run(stack, browser
     _cluster()
     page = browser_page
     _sign_in(page, stack.url, "/apply")
+    page.wait_for_selector("body[data-stream='live']")  # the clock's stream
     in_thread(clock.pause)
     page.fill("#manifest", MANIFEST)
     page.click("#apply-form button[type='submit']")
