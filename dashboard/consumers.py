@@ -198,7 +198,9 @@ PAGES: dict[str, LivePage] = {
         networking.render_tick,
     ),
     "config": LivePage(config.Focus.from_query, config.render_region, config.render_update),
-    "events": LivePage(events.Focus.from_query, events.render_region, events.render_update),
+    "events": LivePage(
+        events.Focus.from_query, events.render_region, events.render_update, events.render_tick
+    ),
 }
 
 

@@ -685,6 +685,34 @@ def test_events_are_paginated(client, cluster):
     assert second.count('<tr class="event-') == 5
 
 
+def test_event_ages_are_refreshed_every_few_seconds(cluster):
+    """The tick re-renders the list every AGE_TICKS seconds, and sends it only when it
+    changed: the ages move with the simulated clock."""
+    clock.pause()
+    focus, state = events.Focus("shop"), None
+    sent = []
+    for _ in range(events.AGE_TICKS * 2):
+        html, state = events.render_tick(focus, state)
+        sent.append(html)
+    assert [bool(h) for h in sent] == [False] * (events.AGE_TICKS - 1) + [True] + [
+        False
+    ] * events.AGE_TICKS
+    assert top_ids(sent[events.AGE_TICKS - 1]) == ["events"]
+    for _ in range(60):
+        clock.step()
+    for _ in range(events.AGE_TICKS):
+        html, state = events.render_tick(focus, state)
+    assert top_ids(html) == ["events"]
+
+    def ages(text: str) -> list[int]:
+        return [int(a) for a in re.findall(r'title="first seen [^"]*">(\d+)s</td>', text)]
+
+    before, after = ages(sent[events.AGE_TICKS - 1]), ages(html)
+    assert len(before) == len(after) == 2
+    assert [b + 60 for b in before] == after
+    clock.resume()
+
+
 def test_events_live_update(cluster):
     batch = [notice("Event", "web.1", type="ADDED")]
     html = events.render_update(events.Focus("shop"), [messages_for(batch)[GROUP_ALL]])

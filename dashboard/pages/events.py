@@ -5,7 +5,8 @@ kind, the reason and the type (Normal or Warning). Each row shows what ``kubectl
 shows: type, reason, object, message, source component, when it was last and first seen, and
 how many times it happened (the recorder aggregates repeats into one Event with a count).
 
-The list is the live fragment ``#events``: a new or repeated event re-renders it.
+The list is the live fragment ``#events``: a new or repeated event re-renders it, and so does
+the tick every ``AGE_TICKS`` seconds when the ages it shows have moved.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ PER_PAGE = 50
 TYPES = ("Normal", "Warning")
 LIVE = {"events": frozenset({"Event"})}
 CHOICES_LIMIT = 200
+# The list's ages ("45s", "3m") are re-rendered every this many ticks (seconds).
+AGE_TICKS = 5
 
 
 @dataclass(frozen=True)
@@ -168,3 +171,14 @@ def render_update(focus: Focus, messages: Sequence[Mapping[str, Any]]) -> str:
         return render_region(focus)
     stale = listing.stale_sections(changed, LIVE)
     return listing.render_sections(TEMPLATE, stale, region_context(focus)) if stale else ""
+
+
+def render_tick(focus: Focus, previous: tuple[int, str] | None) -> tuple[str, tuple[int, str]]:
+    """Every ``AGE_TICKS`` ticks, ``#events`` again if it changed (its ages moved with the
+    simulated clock); state: ``(ticks, the last HTML sent or rendered)``."""
+    ticks, last = previous or (0, "")
+    ticks += 1
+    if ticks % AGE_TICKS:
+        return "", (ticks, last)
+    html = listing.render_sections(TEMPLATE, ["events"], region_context(focus))
+    return ("" if html == last else html), (ticks, html)
