@@ -498,3 +498,23 @@ def test_the_object_stream_sends_a_fresh_region_then_the_changes(settings):
         await clock_only.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_many_selected_pods_are_counted_not_all_listed(cluster, admin_client):
+    """A workload with more pods than a page lists shows the first ones and counts the rest."""
+
+    for index in range(detail.RELATED_SHOWN + 3):
+        write.create(pod(f"extra-{index:03d}", "shop", labels={"app": "web"}))
+    html = admin_client.get(detail.object_url("Deployment", "shop", "web")).content.decode()
+    section = html.split('id="detail-related"', 1)[1].split("</section>", 1)[0]
+    assert section.count('href="/objects/pods/shop/') == detail.RELATED_SHOWN
+    assert "and 5 more" in section  # 2 of the fixture's, 103 new: 105 - 100
+
+
+def test_a_claim_lists_the_pods_that_mount_it(cluster, admin_client):
+    user = pod("db-client", "shop")
+    user["spec"]["volumes"] = [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]
+    write.create(user)
+    html = admin_client.get(detail.object_url("PersistentVolumeClaim", "shop", "data"))
+    assert 'href="/objects/pods/shop/db-client"' in html.content.decode()
+    assert 'href="/objects/pods/shop/web-7d9c-aaaaa"' not in html.content.decode()

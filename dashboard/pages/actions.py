@@ -433,7 +433,7 @@ def free_pod_cidr() -> str:
     for subnet in base.subnets(new_prefix=24):
         if str(subnet) not in used:
             return str(subnet)
-    raise ActionError.on("", "no free pod CIDR left")
+    raise ActionError.on("", _("no free pod CIDR left"))
 
 
 def node_manifest(name: str, cpu: str, memory: str, zone: str, labels: Mapping[str, str]) -> Obj:

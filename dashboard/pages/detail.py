@@ -290,10 +290,26 @@ def _links(kind: str, rows: Iterable, now=None) -> list[Link]:
     return found
 
 
-def _section(title: str, links: list[Link]) -> Related | None:
+def _section(title: str, links: list[Link], total: int | None = None) -> Related | None:
+    """A titled list of at most ``RELATED_SHOWN`` links; ``total`` when more exist than given."""
     if not links:
         return None
-    return Related(title, links[:RELATED_SHOWN], max(0, len(links) - RELATED_SHOWN))
+    total = len(links) if total is None else total
+    return Related(title, links[:RELATED_SHOWN], max(0, total - RELATED_SHOWN))
+
+
+def _pods_where(namespace: str, wanted, now, field: str = "labels") -> tuple[list[Link], int]:
+    """The pods of a namespace whose ``labels`` (or ``spec``) ``wanted`` accepts: the test
+    runs over that one column, then only the pods shown are read whole (a namespace may hold
+    thousands of pods)."""
+    names = [
+        name
+        for name, value in Pod.objects.filter(namespace=namespace).values_list("name", field)
+        if wanted(value or {})
+    ]
+    names.sort()
+    rows = Pod.objects.filter(namespace=namespace, name__in=names[:RELATED_SHOWN]).order_by("name")
+    return _links("Pod", rows, now), len(names)
 
 
 def owner_chain(obj: dict[str, Any]) -> list[Link]:
@@ -334,14 +350,11 @@ def dependents(uid: str, now) -> list[Link]:
     return found
 
 
-def _selected_pods(namespace: str, selector: Any, now) -> list[Link]:
+def _selected_pods(namespace: str, selector: Any, now) -> tuple[list[Link], int]:
+    """A workload's pods: its label selector (``matchLabels`` and ``matchExpressions``)."""
     if not isinstance(selector, dict) or not selector:
-        return []
-    pods = []
-    for row in Pod.objects.filter(namespace=namespace).order_by("name"):
-        if matches_selector_dict(selector, row.labels or {}):
-            pods.append(row)
-    return _links("Pod", pods, now)
+        return [], 0
+    return _pods_where(namespace, lambda labels: matches_selector_dict(selector, labels), now)
 
 
 def _service_selects(service_selector: Any, labels: Mapping[str, str]) -> bool:
@@ -413,7 +426,7 @@ def related_of(kind: Kind, obj: dict[str, Any], now) -> list[Related]:
     ]
     if kind.kind in WORKLOAD_KINDS:
         selector = get_path(obj, "spec.selector")
-        sections.append(_section(_("Pods it selects"), _selected_pods(namespace, selector, now)))
+        sections.append(_section(_("Pods it selects"), *_selected_pods(namespace, selector, now)))
     elif kind.kind == "Pod":
         labels = meta.get("labels") or {}
         node = get_path(obj, "spec.nodeName", "")
@@ -435,18 +448,12 @@ def related_of(kind: Kind, obj: dict[str, Any], now) -> list[Related]:
         sections.append(_section(_("Uses"), _mounted(obj)))
     elif kind.kind == "Service":
         selector = get_path(obj, "spec.selector")
-        pods = []
+        pods, total = [], 0
         if isinstance(selector, dict) and selector:
-            pods = _links(
-                "Pod",
-                [
-                    row
-                    for row in Pod.objects.filter(namespace=namespace).order_by("name")
-                    if _service_selects(selector, row.labels or {})
-                ],
-                now,
+            pods, total = _pods_where(
+                namespace, lambda labels: _service_selects(selector, labels), now
             )
-        sections.append(_section(_("Pods it selects"), pods))
+        sections.append(_section(_("Pods it selects"), pods, total))
         endpoints = kinds.by_kind("Endpoints").model.objects.filter(namespace=namespace, name=name)
         sections.append(_section(_("Endpoints"), _links("Endpoints", endpoints)))
         sections.append(_section(_("Ingresses that route to it"), _ingresses_to(namespace, {name})))
@@ -457,21 +464,24 @@ def related_of(kind: Kind, obj: dict[str, Any], now) -> list[Related]:
         sections.append(_section(_("Service"), [Link("Service", namespace, name)]))
     elif kind.kind == "Node":
         rows = Pod.objects.filter(node_name=name).order_by("namespace", "name")
-        sections.append(_section(_("Pods on this node"), _links("Pod", rows[:250], now)))
+        total = rows.count()
+        sections.append(
+            _section(_("Pods on this node"), _links("Pod", rows[:RELATED_SHOWN], now), total)
+        )
     elif kind.kind == "PersistentVolumeClaim":
         volume = get_path(obj, "spec.volumeName", "")
         if volume:
             sections.append(_section(_("Bound volume"), [Link("PersistentVolume", "", volume)]))
-        users = [
-            row
-            for row in Pod.objects.filter(namespace=namespace).order_by("name")
-            if any(
+
+        def mounts(spec: dict) -> bool:
+            return any(
                 get_path(v, "persistentVolumeClaim.claimName") == name
-                for v in (row.spec or {}).get("volumes") or []
+                for v in spec.get("volumes") or []
                 if isinstance(v, dict)
             )
-        ]
-        sections.append(_section(_("Pods that mount it"), _links("Pod", users, now)))
+
+        users, total = _pods_where(namespace, mounts, now, field="spec")
+        sections.append(_section(_("Pods that mount it"), users, total))
     elif kind.kind == "PersistentVolume":
         claim = get_path(obj, "spec.claimRef") or {}
         if claim.get("name"):
