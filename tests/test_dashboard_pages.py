@@ -607,6 +607,19 @@ def test_config_shows_who_uses_what_with_secret_values_masked(client, cluster):
 
 
 @pytest.mark.usefixtures("access_enforced")
+def test_revealing_without_javascript_answers_with_the_whole_page(cluster):
+    """Without htmx, revealing answers with the page (403 and the refusal for a viewer)."""
+    viewer = get_user_model().objects.create_user("viewer-nojs", password="pw")
+    RoleBinding.objects.create(user=viewer, role=Role.VIEWER, namespace="shop")
+    client = Client()
+    client.force_login(viewer)
+    response = client.post(reverse("secret", args=["shop", "creds"]), {"reveal": "1"})
+    html = response.content.decode()
+    assert response.status_code == 403 and "<html" in html
+    assert "may not read the values" in html and "s3cr3t-value" not in html
+
+
+@pytest.mark.usefixtures("access_enforced")
 @pytest.mark.parametrize(
     ("role", "revealed"),
     [
@@ -734,6 +747,33 @@ BIG_VIEWS = [
     "/events",
     "/events?type=Warning&page=20",
 ]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_queries_do_not_grow_with_the_rows_shown(client, cluster, page):
+    """No query per row: a page shows five more Deployments (with ReplicaSets and pods),
+    Services, ConfigMaps and events with the same number of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse(page) + "?namespace=shop").status_code == 200
+        return len(captured)
+
+    before = queries()
+    for i in range(5):
+        extra = write.create(deployment(f"more-{i}", "shop", replicas=1))
+        rs = replicaset(
+            f"more-{i}-abc12", "shop", extra, replicas=1, image="nginx:1.27", revision=1
+        )
+        write.create(owned(pod(f"more-{i}-abc12-x", "shop", node="worker-1"), rs))
+        write.create(service(f"more-{i}", "shop"))
+        write.create(configmap(f"more-{i}", "shop", key="value"))
+        store_events.record(
+            extra, "ScalingReplicaSet", f"Scaled up {i}", component="deployment-controller"
+        )
+    assert queries() == before
 
 
 def test_a_big_cluster_stays_under_300_kb_and_renders_fast(client, big_cluster):
