@@ -545,3 +545,45 @@ def test_python_client_with_a_token_over_https(https_server, tmp_path):
         bad = https_server.kubeconfig(nobody, "kubarium-not-a-real-token")
         client.CoreV1Api(config.new_client_from_config(config_file=str(bad))).list_node()
     assert unknown.value.status == 401
+
+
+@over_https
+def test_watches_follow_roles(https_server, tmp_path):
+    """A watch is authorized like a list: a viewer's stream sees the pods; an editor of another
+    namespace is refused before the stream starts."""
+    from kubernetes import client, config, watch
+    from kubernetes.client.rest import ApiException
+
+    write.create(pod("web-1"))
+    viewer_config = https_server.kubeconfig(tmp_path, person("vera", (Role.VIEWER, "")))
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(viewer_config)))
+    stream = watch.Watch().stream(core.list_namespaced_pod, "default", timeout_seconds=2)
+    events = [(event["type"], event["object"].metadata.name) for event in stream]
+    assert events == [("ADDED", "web-1")]
+
+    other = tmp_path / "other"
+    other.mkdir()
+    other_config = https_server.kubeconfig(other, person("ed", (Role.EDITOR, "team-a")))
+    refused = client.CoreV1Api(config.new_client_from_config(config_file=str(other_config)))
+    with pytest.raises(ApiException) as error:
+        list(watch.Watch().stream(refused.list_namespaced_pod, "default", timeout_seconds=2))
+    assert error.value.status == 403
+    assert 'cannot watch resource "pods"' in json.loads(error.value.body)["message"]
+
+
+@over_https
+def test_logs_follow_roles(https_server, kubectl_as):
+    """A viewer reads logs (``pods/log``, as Kubernetes' view role allows); someone without a
+    role there is refused (at kubectl's first step, reading the pod)."""
+    from tests.test_api_http import running_pod
+
+    running_pod("web-1")
+    viewer = kubectl_as(https_server, person("vera", (Role.VIEWER, "")))
+    logs = viewer("logs", "web-1", "--tail=1")
+    assert logs.returncode == 0 and len(logs.lines) == 1
+    other = kubectl_as(https_server, person("ed", (Role.EDITOR, "team-a")))
+    refused = other.fails("logs", "web-1")
+    assert refused.stderr.strip() == (
+        'Error from server (Forbidden): pods "web-1" is forbidden: User "ed" cannot get '
+        'resource "pods" in API group "" in the namespace "default"'
+    )
