@@ -4,14 +4,18 @@ A small subclass of :class:`dashboard.consumers.LiveConsumer`: it joins the obje
 (``detail.groups_for``), sends a fresh region when anything was written since the page was
 rendered, and re-renders the region when a batch of changes touches the object or what the
 page shows around it (``detail.touches``). An unknown kind or a missing name is refused (close
-code 4404); without a kind at all (the Apply page) only the clock is streamed. Renders are done
-as nobody in particular: a Secret's values stay masked (a page showing them does not connect).
+code 4404), and so is a user who may not read the object (4403, ``detail.may_view``); without
+a kind at all (the Apply page) only the clock is streamed. Renders are done as nobody in
+particular: a Secret's values stay masked (a page showing them does not connect).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import AnonymousUser
 
 from dashboard.consumers import LiveConsumer, query_of
 from dashboard.pages import detail
@@ -29,6 +33,11 @@ class ObjectConsumer(LiveConsumer):
             self.target = detail.Target.from_query(query)
             if self.target is None:
                 await self.close(code=4404)
+                return
+            user = self.scope.get("user") or AnonymousUser()
+            allowed = await database_sync_to_async(detail.may_view)(user, self.target)
+            if not allowed:
+                await self.close(code=4403)
                 return
         await super().connect()
 

@@ -518,3 +518,31 @@ def test_a_claim_lists_the_pods_that_mount_it(cluster, admin_client):
     html = admin_client.get(detail.object_url("PersistentVolumeClaim", "shop", "data"))
     assert 'href="/objects/pods/shop/db-client"' in html.content.decode()
     assert 'href="/objects/pods/shop/web-7d9c-aaaaa"' not in html.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_object_stream_refuses_a_user_who_may_not_read(settings, access_enforced):
+    """The stream checks the page's own rule: no role in the namespace, no stream (4403)."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    clock.invalidate()
+    ensure_system_objects()
+    write.create(namespace("shop"))
+    write.create(deployment("web", "shop"))
+    nobody = get_user_model().objects.create_user("nobody", password="x")
+    editor = get_user_model().objects.create_user("eddie", password="x")
+    RoleBinding.objects.create(user=editor, role=Role.EDITOR, namespace="shop")
+
+    async def scenario():
+        for user, expected in ((nobody, False), (editor, True)):
+            socket = WebsocketCommunicator(
+                ObjectConsumer.as_asgi(), "/ws/objects?kind=deployments&namespace=shop&name=web"
+            )
+            socket.scope["user"] = user
+            connected, code = await socket.connect()
+            assert connected is expected, user
+            if connected:
+                await socket.disconnect()
+            else:
+                assert code == 4403
+
+    async_to_sync(scenario)()

@@ -685,6 +685,15 @@ def node_facts(obj: dict[str, Any]) -> NodeFacts:
     )
 
 
+def may_view(user, target: Target) -> bool:
+    """Reading a page needs ``get`` on the object; a Secret's page (values masked) only needs
+    to be allowed to read its namespace's ConfigMaps, as a viewer may."""
+    kind = target.kind
+    if access.allows(user, "get", kind.plural, target.namespace or None, kind.group):
+        return True
+    return kind.kind == "Secret" and access.allows(user, "get", "configmaps", target.namespace)
+
+
 def can_reveal(user, target: Target) -> bool:
     return target.kind.kind == "Secret" and access.may_read_secret_data(user, target.namespace)
 

@@ -61,17 +61,6 @@ def refusal(
     return auth.forbidden(user_name(request), verb, kind, namespace or None, name, sub).message
 
 
-def may_view(request: HttpRequest, target: detail.Target) -> bool:
-    """Reading the page needs ``get`` on the object; a Secret's page (values masked) only
-    needs to be allowed to read its namespace's ConfigMaps, as a viewer may."""
-    kind = target.kind
-    if access.allows(request.user, "get", kind.plural, target.namespace or None, kind.group):
-        return True
-    return kind.kind == "Secret" and access.allows(
-        request.user, "get", "configmaps", target.namespace
-    )
-
-
 # --- the detail page ----------------------------------------------------------------------
 
 
@@ -160,7 +149,7 @@ def page_context(request: HttpRequest, target: detail.Target, changed: FormState
 @require_GET
 def object_detail(request: HttpRequest, plural: str, name: str, namespace: str | None = None):
     target = target_of(plural, namespace, name, request.GET.get("reveal") == "1")
-    if not may_view(request, target):
+    if not detail.may_view(request.user, target):
         return _refused_page(request, target)
     context = page_context(request, target)
     template = detail.TEMPLATE
