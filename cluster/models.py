@@ -461,6 +461,17 @@ class RoleBinding(models.Model):
         where = self.namespace or _("cluster-wide")
         return f"{self.user} {self.role} ({where})"
 
+    def clean(self) -> None:
+        """A namespace must be a valid namespace name (it need not exist yet)."""
+        from django.core.exceptions import ValidationError
+
+        from cluster.store.validation.common import dns1123_label
+
+        if self.namespace:
+            problems = dns1123_label("namespace", self.namespace)
+            if problems:
+                raise ValidationError({"namespace": [problem.message for problem in problems]})
+
 
 class ApiToken(models.Model):
     """A bearer token for the Kubernetes API (``Authorization: Bearer <token>``).

@@ -239,3 +239,15 @@ def test_admin_follows_roles_on_cluster_objects(client, django_user_model):
     assert client.get("/admin/cluster/secret/").status_code == 403
     assert client.get("/admin/cluster/apitoken/").status_code == 403
     assert client.get("/admin/cluster/rolebinding/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_admin_refuses_a_binding_to_a_bad_namespace_name(admin_client):
+    user = User.objects.create_user("vera", password="pw-not-used")
+    response = admin_client.post(
+        "/admin/cluster/rolebinding/add/",
+        {"user": user.pk, "role": "viewer", "namespace": "Team_A"},
+    )
+    assert response.status_code == 200
+    assert "a lowercase RFC 1123 label" in str(response.context["adminform"].errors["namespace"])
+    assert not RoleBinding.objects.exists()
