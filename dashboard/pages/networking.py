@@ -479,6 +479,7 @@ class FlowView:
     target: str
     rps: float
     service: str  # "namespace/name" the flow reaches, "" when it reaches none
+    via_ingress: bool = False  # sent at a host and path, not at the Service itself
     shares: list[Share] = field(default_factory=list)
     problem: str = ""
 
@@ -572,6 +573,7 @@ def tally(now: float) -> tuple[list[FlowView], bool]:
                     target=_flow_target(flow).text(),
                     rps=flow.rps,
                     service="/".join(target) if target else "",
+                    via_ingress=not flow.service,
                     shares=shares,
                     problem=problem,
                 )

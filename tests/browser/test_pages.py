@@ -93,9 +93,9 @@ def test_the_traffic_switch_spreads_load_over_the_endpoints(stack, browser_page)
     page.goto(stack.url + "/networking?namespace=shop")
     page.wait_for_selector("body[data-stream='live']")
     assert "Off" in page.inner_text("#traffic .switch-state")
-    page.fill("#traffic input[name='service']", "shop/frontend")
-    page.fill("#traffic input[name='rps']", "30")
-    page.click("#traffic button[value='start']")
+    page.fill("#traffic-form input[name='service']", "shop/frontend")
+    page.fill("#traffic-form input[name='rps']", "30")
+    page.click("#traffic-form button[value='start']")
     page.wait_for_selector("#traffic .switch-state.on")
     page.wait_for_function(
         """() => {
