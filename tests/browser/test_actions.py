@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from cluster import clock, manifests, services
-from cluster.models import Pod
+from cluster.models import Pod, SchedulingDecision
 from cluster.store import write
 from tests.browser.test_architecture import (  # noqa: F401 (fixtures)
     ARTIFACTS,
@@ -23,7 +23,7 @@ from tests.browser.test_architecture import (  # noqa: F401 (fixtures)
     in_thread,
     stack,
 )
-from tests.builders import deployment
+from tests.builders import deployment, pod
 
 pytestmark = [
     pytest.mark.browser,
@@ -223,3 +223,26 @@ def test_stop_a_nodes_kubelet_and_watch_its_pods_move(stack, browser_page):
             interval=0.3,
         )
     )
+
+
+def test_a_pending_pods_page_explains_why(stack, browser_page):
+    """A pod asking for more cpu than any node has: its page says why in plain words and in
+    Kubernetes' words, with the filter that rejected each node."""
+    _cluster()
+    greedy = pod("greedy", "shop", cpu="64")
+    in_thread(write.create, greedy)
+    in_thread(
+        lambda: services.wait_for(
+            lambda: SchedulingDecision.objects.filter(name="greedy").exists(),
+            timeout=READY_TIMEOUT,
+            interval=0.3,
+        )
+    )
+    page = browser_page
+    _sign_in(page, stack.url, "/objects/pods/shop/greedy")
+    page.wait_for_selector("body[data-stream='live']")
+    section = page.inner_text("#detail-scheduling")
+    assert "Pending: no node has 64 cpu free" in section
+    assert "0/4 nodes are available" in section and "Insufficient cpu" in section
+    assert page.locator("#detail-scheduling tbody tr").count() == 4
+    _screenshot(page, "detail-pod-pending.png")
