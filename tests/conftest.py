@@ -262,10 +262,8 @@ class ControlPlane:
         client = redis_client.Redis.from_url(self.redis_url)
 
         def idle() -> bool:
-            return (
-                client.llen("celery") == 0
-                and client.llen("scheduler") == 0
-                and not any(True for _ in client.scan_iter("kubarium:lock:*"))
+            return not any(client.llen(queue) for queue in services.WORKER_QUEUES) and not any(
+                True for _ in client.scan_iter("kubarium:lock:*")
             )
 
         services.wait_for(lambda: idle() and idle() and idle(), timeout=timeout, interval=0.1)
@@ -280,7 +278,7 @@ class ControlPlane:
 def control_plane(
     redis_url: str, test_database_url: str, tmp_path_factory
 ) -> Iterator[ControlPlane]:
-    """A Celery worker with beat (both queues) on the test database, the clock at 20x, and
+    """A Celery worker with beat (every queue) on the test database, the clock at 20x, and
     committed writes enqueueing work. Module-scoped: it stops before other modules run.
 
     Tests using it must be ``django_db(transaction=True)``: the worker sees only commits.

@@ -469,8 +469,13 @@ def test_kill_9_of_the_worker_mid_rollout_converges(control_plane, wait_for):
         )
 
     wait_for(converged, timeout=TIMEOUT)
-    status = read.get("deployments", "default", "web")["status"]
-    assert status["updatedReplicas"] == 6 and status["availableReplicas"] == 6
+
+    def counted() -> bool:  # the Deployment's status follows its pods a moment later
+        status = read.get("deployments", "default", "web")["status"]
+        return status.get("updatedReplicas") == 6 and status.get("availableReplicas") == 6
+
+    wait_for(counted, timeout=TIMEOUT)
+    assert Pod.objects.filter(namespace="default").count() == 6
     assert all(len(nodes_seen) == 1 for nodes_seen in _pod_bindings().values())
 
 
