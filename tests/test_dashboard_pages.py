@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from cluster import clock
 from cluster.models import (
+    ConfigMap,
     Deployment,
     Endpoints,
     Event,
@@ -744,6 +745,7 @@ BIG_VIEWS = [
     "/networking",
     "/networking?namespace=ns-2&page=3",
     "/config",
+    "/config?namespace=ns-3&cm_page=3",
     "/events",
     "/events?type=Warning&page=20",
 ]
@@ -793,6 +795,9 @@ def test_a_big_cluster_stays_under_300_kb_and_renders_fast(client, big_cluster):
     assert "All 250, page by page" in html
     opened = client.get(BIG_VIEWS[2]).content.decode()
     assert opened.count('<li class="pod ') == 20
+    configmaps = client.get("/config").content.decode()
+    # Each ConfigMap is used by its Deployment's 40 pods: 8 are named, the rest counted.
+    assert configmaps.count("and 32 more pods") == config.PER_PAGE
 
 
 @pytest.fixture
@@ -843,7 +848,15 @@ def big_cluster():
                         creation_timestamp=now,
                         controller_uid=rs.uid,
                         pod_ip=f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
-                        spec={"containers": [{"name": "main", "image": "nginx:1.27"}]},
+                        spec={
+                            "containers": [
+                                {
+                                    "name": "main",
+                                    "image": "nginx:1.27",
+                                    "envFrom": [{"configMapRef": {"name": f"app-{d:04d}"}}],
+                                }
+                            ]
+                        },
                         status={
                             "phase": "Running",
                             "containerStatuses": [
@@ -903,6 +916,15 @@ def big_cluster():
             )
         )
     Deployment.objects.bulk_create(deployments)
+    ConfigMap.objects.bulk_create(
+        ConfigMap(
+            name=f"app-{d:04d}",
+            namespace=f"ns-{d % 4}",
+            creation_timestamp=now,
+            body={"data": {"LOG_LEVEL": "info"}},
+        )
+        for d in range(250)
+    )
     ReplicaSet.objects.bulk_create(replicasets)
     Pod.objects.bulk_create(pods, batch_size=2000)
     Service.objects.bulk_create(services)

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import TextField
+from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
@@ -152,10 +152,15 @@ def users_of(kind: str, items: Iterable[tuple[str, str]]) -> dict[tuple[str, str
     needle = {"ConfigMap": "configMap", "Secret": "ecret", "PersistentVolumeClaim": "claimName"}[
         kind
     ]
+    # Only pods whose spec has one of the wanted names as a JSON string ("site"), so a page
+    # reads the pods that may use what it shows, not every pod of the namespace.
+    named = Q()
+    for name in {name for _ns, name in wanted}:
+        named |= Q(spec_text__contains=f'"{name}"')
     pods = (
         Pod.objects.filter(namespace__in={ns for ns, _name in wanted})
         .annotate(spec_text=Cast("spec", TextField()))
-        .filter(spec_text__contains=needle)
+        .filter(named, spec_text__contains=needle)
         .order_by("namespace", "name")
         .values_list("namespace", "name", "node_name", "spec")
     )
