@@ -30,11 +30,20 @@ from urllib.parse import parse_qsl
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from dashboard import broadcast
-from dashboard.pages import architecture, chrome, config, events, networking, workloads
+from dashboard.pages import (
+    architecture,
+    chrome,
+    config,
+    events,
+    listing,
+    networking,
+    workloads,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +191,7 @@ class LivePage:
     render_region: Callable[[Any], str]
     render_update: Callable[[Any, list[dict[str, Any]]], str]
     tick: Callable[[Any, Any], tuple[str, Any]] | None = None
+    read: tuple[str, str] | None = None  # list permission the page needs (listing.may_view)
 
 
 PAGES: dict[str, LivePage] = {
@@ -189,17 +199,27 @@ PAGES: dict[str, LivePage] = {
         architecture.Focus.from_query, architecture.render_region, architecture.render_update
     ),
     "workloads": LivePage(
-        workloads.Focus.from_query, workloads.render_region, workloads.render_update
+        workloads.Focus.from_query,
+        workloads.render_region,
+        workloads.render_update,
+        read=workloads.READ,
     ),
     "networking": LivePage(
         networking.Focus.from_query,
         networking.render_region,
         networking.render_update,
         networking.render_tick,
+        networking.READ,
     ),
-    "config": LivePage(config.Focus.from_query, config.render_region, config.render_update),
+    "config": LivePage(
+        config.Focus.from_query, config.render_region, config.render_update, read=config.READ
+    ),
     "events": LivePage(
-        events.Focus.from_query, events.render_region, events.render_update, events.render_tick
+        events.Focus.from_query,
+        events.render_region,
+        events.render_update,
+        events.render_tick,
+        events.READ,
     ),
 }
 
@@ -209,7 +229,8 @@ class PageConsumer(LiveConsumer):
 
     Every page joins the groups of its namespace (``broadcast.groups_for``); the page module
     decides which fragments a batch makes stale (each from the kinds it shows) and renders them
-    with the same partials as its HTTP view. An unknown view is refused (close code 4404).
+    with the same partials as its HTTP view. An unknown view is refused (close code 4404), and
+    so is a user whose roles do not let them read the page (4403, ``listing.may_view``).
     """
 
     view = ""  # fixed by a subclass, else taken from the URL route
@@ -224,6 +245,14 @@ class PageConsumer(LiveConsumer):
         if self.view_name not in PAGES:
             await self.close(code=4404)
             return
+        read = self.page.read
+        if read is not None:
+            user = self.scope.get("user") or AnonymousUser()
+            namespace = self.page.focus(query_of(self.scope)).namespace
+            allowed = await database_sync_to_async(listing.may_view)(user, read, namespace)
+            if not allowed:
+                await self.close(code=4403)
+                return
         await super().connect()
 
     def page_groups(self, query: Mapping[str, str]) -> list[str]:

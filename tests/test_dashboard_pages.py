@@ -343,6 +343,23 @@ def test_an_htmx_request_gets_only_the_live_fragment(client, cluster, page):
     assert "<html" not in html and 'id="clock"' not in html
 
 
+@pytest.mark.usefixtures("access_enforced")
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_needs_a_role_where_it_looks(cluster, page):
+    """A viewer bound in shop reads shop's pages; another namespace, or all of them, is refused
+    with a message; someone not signed in is sent to sign in."""
+    user = get_user_model().objects.create_user(f"viewer-{page}", password="pw")
+    RoleBinding.objects.create(user=user, role=Role.VIEWER, namespace="shop")
+    client = Client()
+    client.force_login(user)
+    assert client.get(reverse(page) + "?namespace=shop").status_code == 200
+    for query in ("?namespace=data", ""):
+        refused = client.get(reverse(page) + query)
+        assert refused.status_code == 403
+        assert "Your roles do not allow listing" in refused.content.decode()
+    assert Client().get(reverse(page)).status_code == 302
+
+
 # --- Workloads --------------------------------------------------------------------------------
 
 

@@ -9,9 +9,10 @@ import pytest
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
 
 from cluster import clock
-from cluster.models import TrafficFlow
+from cluster.models import Role, RoleBinding, TrafficFlow
 from cluster.store import write
 from cluster.store.bootstrap import ensure_system_objects
 from cluster.store.read import current_revision
@@ -76,6 +77,30 @@ def test_an_unknown_view_is_refused():
         socket = communicator("/ws/nothing?since=1")
         connected, code = await socket.connect()
         assert not connected and code == 4404
+
+    run(scenario)
+
+
+@pytest.mark.usefixtures("access_enforced")
+@pytest.mark.parametrize(
+    ("namespace", "allowed"),
+    [pytest.param("shop", True, id="its namespace"), pytest.param("data", False, id="another")],
+)
+def test_the_stream_needs_a_role_where_the_page_looks(namespace, allowed):
+    """A viewer bound in shop gets shop's stream; another namespace's is closed with 4403."""
+    user = get_user_model().objects.create_user(f"viewer-{namespace}", password="pw")
+    RoleBinding.objects.create(user=user, role=Role.VIEWER, namespace="shop")
+
+    async def scenario():
+        socket = communicator(f"/ws/workloads?namespace={namespace}&since=1")
+        socket.scope["user"] = user
+        connected, code = await socket.connect()
+        assert connected is allowed
+        if allowed:
+            assert 'id="deployments"' in await receive_page(socket, lambda t: True)
+            await socket.disconnect()
+        else:
+            assert code == 4403
 
     run(scenario)
 

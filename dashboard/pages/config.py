@@ -42,6 +42,8 @@ from dashboard.pages import listing
 
 TEMPLATE = "dashboard/config.html"
 VIEW = "config"
+# Reading the page needs "list" on this resource (and API group) in its namespace.
+READ = ("configmaps", "")
 PER_PAGE = 20
 USERS_SHOWN = 8
 MASK = "••••••"

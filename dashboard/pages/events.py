@@ -26,6 +26,8 @@ from dashboard.pages import listing, states
 
 TEMPLATE = "dashboard/events.html"
 VIEW = "events"
+# Reading the page needs "list" on this resource (and API group) in its namespace.
+READ = ("events", "")
 PER_PAGE = 50
 TYPES = ("Normal", "Warning")
 LIVE = {"events": frozenset({"Event"})}

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q
 from django.template.loader import render_to_string
 
+from cluster import access
 from cluster.models import Pod
 from cluster.store import kinds
 from cluster.store.read import current_revision
@@ -68,6 +69,13 @@ def object_url(kind: str, namespace: str, name: str) -> str:
     """The Object detail page: ``/objects/deployments/shop/web``, ``/objects/nodes/worker-1``."""
     plural = kinds.by_kind(kind).plural
     return f"/objects/{plural}/{namespace}/{name}" if namespace else f"/objects/{plural}/{name}"
+
+
+def may_view(user, read: tuple[str, str], namespace: str) -> bool:
+    """Whether ``user`` may read a list page: ``list`` on its resource in the page's namespace
+    (all namespaces: a cluster-wide role)."""
+    resource, group = read
+    return access.allows(user, "list", resource, namespace or None, group)
 
 
 def is_current(since: int) -> bool:

@@ -35,6 +35,8 @@ from dashboard.pages import listing
 
 TEMPLATE = "dashboard/networking.html"
 VIEW = "networking"
+# Reading the page needs "list" on this resource (and API group) in its namespace.
+READ = ("services", "")
 PER_PAGE = 25
 INGRESSES_SHOWN = 12
 PODS_PER_BACKEND = 12

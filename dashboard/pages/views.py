@@ -7,6 +7,8 @@ so every link and form also works without JavaScript.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.http import (
     Http404,
     HttpRequest,
@@ -14,7 +16,7 @@ from django.http import (
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cluster import clock
 from dashboard.pages import architecture as page
-from dashboard.pages import chrome, config, events, networking, workloads
+from dashboard.pages import chrome, config, events, listing, networking, workloads
 
 
 @require_GET
@@ -66,6 +68,8 @@ def clock_control(request: HttpRequest) -> HttpResponse:
 def _list_page(request: HttpRequest, module, page_name: str, **extra) -> HttpResponse:
     """A list page in full, or its ``#live`` part for an htmx request that targets it."""
     focus = extra.pop("focus", None) or module.Focus.from_query(request.GET)
+    if not listing.may_view(request.user, module.READ, focus.namespace):
+        return _refused_list(request, module.READ, focus.namespace, page_name)
     context = {
         **chrome.chrome_context(focus.namespace),
         **module.region_context(focus),
@@ -76,6 +80,24 @@ def _list_page(request: HttpRequest, module, page_name: str, **extra) -> HttpRes
     if request.htmx and request.htmx.target == "live":
         template += "#live"
     return render(request, template, context)
+
+
+def _refused_list(request: HttpRequest, read, namespace: str, page_name: str) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), resolve_url(settings.LOGIN_URL))
+    if namespace:
+        message = _("Your roles do not allow listing %(resource)s in namespace %(namespace)s.")
+    else:
+        message = _(
+            "Your roles do not allow listing %(resource)s in all namespaces: choose a namespace "
+            "you have a role in."
+        )
+    context = {
+        **chrome.chrome_context(namespace),
+        "refused_message": message % {"resource": read[0], "namespace": namespace},
+        "page_name": page_name,
+    }
+    return render(request, "dashboard/refused.html", context, status=403)
 
 
 @require_GET
@@ -162,6 +184,8 @@ def secret_values(request: HttpRequest, namespace: str, name: str) -> HttpRespon
     if request.method not in ("GET", "POST"):
         return HttpResponseNotAllowed(["GET", "POST"])
     reveal = request.method == "POST"
+    if not listing.may_view(request.user, config.READ, namespace):
+        return _refused_list(request, config.READ, namespace, "config")
     item = config.secret_item(request.user, namespace, name, reveal)
     if item is None:
         raise Http404(_("No such Secret."))

@@ -37,6 +37,8 @@ from dashboard.pages.architecture import PodTile, pod_tile
 
 TEMPLATE = "dashboard/workloads.html"
 VIEW = "workloads"
+# Reading the page needs "list" on this resource (and API group) in its namespace.
+READ = ("deployments", "apps")
 PER_PAGE = 20
 OPEN_TILES = 200
 ORDINALS_SHOWN = 40
