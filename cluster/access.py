@@ -165,8 +165,9 @@ def namespaces_where(
 
 
 def may_read_secret_data(user: User, namespace: str | None) -> bool:
-    """Whether ``user`` may see the values of Secrets in ``namespace``. Never true for anonymous
-    read access; viewers may know a Secret exists, not what it holds."""
+    """Whether ``user`` may see the values of Secrets in ``namespace``: editors and admins
+    there. Never viewers nor anonymous read (they may know a Secret exists, not what it holds);
+    everyone under ``AlwaysAllow``."""
     return allows(user, "get", "secrets", namespace)
 
 
