@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster import manifests, services
+from cluster import clock, manifests, services
 from cluster.models import Endpoints
 from cluster.store import write
 from tests.browser.test_architecture import (  # noqa: F401 (fixtures)
@@ -117,8 +117,9 @@ def test_the_traffic_switch_spreads_load_over_the_endpoints(stack, browser_page)
 
 
 def test_a_change_made_elsewhere_appears_live_on_the_workloads_page(stack, browser_page):
-    """A Deployment created and then scaled through the write path (as kubectl or another tab
-    would) appears on the Workloads page, its pods turning Ready, without a reload."""
+    """A Deployment created, scaled and given a new image through the write path (as kubectl
+    or another tab would) appears on the Workloads page, its pods turning Ready, its rollout
+    shown as old and new ReplicaSet side by side, all without a reload."""
     for name in ("00-nodes.yaml", "01-namespaces.yaml"):
         in_thread(manifests.apply, manifests.load_paths([EXAMPLES / name]))
     page = browser_page
@@ -143,6 +144,26 @@ def test_a_change_made_elsewhere_appears_live_on_the_workloads_page(stack, brows
     assert page.evaluate("window.kubariumNotReloaded") is True
     assert "4 Ready" in page.inner_text("#deployments .rollout")
     _screenshot(page, "workloads.png")
+
+    # A new image with the clock paused: the controllers start the rollout (a new ReplicaSet
+    # beside the old one) but no kubelet moves, so the page holds the rollout in progress.
+    def new_image(obj):
+        obj["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.28"
+        return obj
+
+    in_thread(clock.pause)
+    try:
+        in_thread(write.mutate, "Deployment", "shop", "web", new_image, actor="admin:teacher")
+        page.wait_for_selector("#deployments .rollout.rolling .rs-slot >> nth=1")
+        slots = page.locator("#deployments .rollout.rolling .rs-slot").all_inner_texts()
+        assert "OLD" in slots[0].upper() and "nginx:1.27" in slots[0]
+        assert "NEW" in slots[-1].upper() and "nginx:1.28" in slots[-1]
+        _screenshot(page, "workloads-rollout.png")
+    finally:
+        in_thread(clock.resume)
+    page.wait_for_selector("#deployments .rollout:not(.rolling)", timeout=90_000)
+    assert "nginx:1.28" in page.inner_text("#deployments .rollout")
+    assert page.evaluate("window.kubariumNotReloaded") is True
 
 
 def test_config_reveals_a_secret_on_request_and_events_filter(stack, browser_page):
