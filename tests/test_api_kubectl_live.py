@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import requests
 from kubernetes import client, watch
 
 from cluster import proxy, traffic
@@ -337,6 +338,21 @@ def test_top_nodes_and_pods(kubectl: Kubectl, wait_for):
     assert missing.stderr.strip() == (
         'Error from server (NotFound): podmetrics.metrics.k8s.io "default/nope" not found'
     )
+    listed = [line.split() for line in kubectl("get", "podmetrics", "hot").lines]
+    assert listed == [["NAME", "CPU", "MEMORY", "WINDOW"], ["hot", "250m", "307200Ki", "15s"]]
+
+    one = requests.get(f"{kubectl.server}/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/hot")
+    assert one.status_code == 200
+    sample = one.json()
+    assert (sample["kind"], sample["apiVersion"]) == ("PodMetrics", "metrics.k8s.io/v1beta1")
+    assert sample["containers"] == [
+        {"name": "main", "usage": {"cpu": "250m", "memory": "307200Ki"}}
+    ]
+    for method, params in (("GET", {"watch": "1"}), ("POST", {}), ("DELETE", {})):
+        refused = requests.request(
+            method, f"{kubectl.server}/apis/metrics.k8s.io/v1beta1/nodes", params=params
+        )
+        assert (refused.status_code, refused.json()["reason"]) == (405, "MethodNotAllowed")
 
 
 # --- out of scope ----------------------------------------------------------------------------
