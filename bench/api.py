@@ -15,6 +15,9 @@ Measured:
   (``http.client``, the lightest client at hand: the clients share the machine's CPUs with the
   server): p50 and p99.
 
+Server CPU (Daphne's own user + system time, from ``/proc``) is printed beside each figure: it
+is steadier than wall time on a shared machine.
+
 Baselines, in the same run: the same 10,000 pods listed by a plain queryset and ``json.dumps``
 in this process (no HTTP, no Table, no Kubernetes shape), and ``GET /version`` (no database)
 under the same concurrency (what the server costs before any resource work).
@@ -41,6 +44,13 @@ from _setup import ROOT, setup_django
 
 NAMESPACES = 10
 NODES = 20
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process ``pid`` has used so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def node(i: int) -> dict:
@@ -227,7 +237,9 @@ def main() -> None:
             return seconds
 
         get_all()
+        cpu_before = cpu_seconds(daphne.pid)
         list_seconds = statistics.median(get_all() for _ in range(args.kubectl_runs))
+        list_cpu = (cpu_seconds(daphne.pid) - cpu_before) / args.kubectl_runs
 
         begin = time.perf_counter()
         rows = list(Pod.objects.order_by("namespace", "name").values())
@@ -273,9 +285,17 @@ def main() -> None:
             return timed(connection, "GET", "/version")
 
         clients, each = args.clients, args.requests
-        base, base_wall = concurrently(clients, each, version, connect)
-        gets, gets_wall = concurrently(clients, each, get_one, connect)
-        patches, patches_wall = concurrently(clients, each, patch_one, connect)
+        server_cpu: dict[str, float] = {}
+
+        def measured(label: str, one: Callable[[object, int], float]):
+            before = cpu_seconds(daphne.pid)
+            result = concurrently(clients, each, one, connect)
+            server_cpu[label] = (cpu_seconds(daphne.pid) - before) / (clients * each)
+            return result
+
+        base, base_wall = measured("baseline GET /version", version)
+        gets, gets_wall = measured("GET pod", get_one)
+        patches, patches_wall = measured("PATCH pod", patch_one)
     finally:
         daphne.stop(timeout=10)
 
@@ -283,8 +303,9 @@ def main() -> None:
         return percentile(values, q) * 1000
 
     print(
-        f"kubectl get pods -A ({n} pods, median of {args.kubectl_runs}): {list_seconds:.2f} s "
-        f"(baseline queryset + json.dumps in-process: {baseline_list_seconds:.2f} s)"
+        f"kubectl get pods -A ({n} pods, median of {args.kubectl_runs}): {list_seconds:.2f} s, "
+        f"server CPU {list_cpu:.2f} s (baseline queryset + json.dumps in-process: "
+        f"{baseline_list_seconds:.2f} s)"
     )
     for label, (values, wall) in (
         ("GET pod", (gets, gets_wall)),
@@ -293,7 +314,8 @@ def main() -> None:
     ):
         print(
             f"{label}, {clients} clients x {each}: p50 {ms(values, 0.5):.0f} ms, "
-            f"p99 {ms(values, 0.99):.0f} ms ({len(values) / wall:,.0f} requests/s)"
+            f"p99 {ms(values, 0.99):.0f} ms ({len(values) / wall:,.0f} requests/s, "
+            f"server CPU {server_cpu[label] * 1000:.1f} ms per request)"
         )
     print(
         f"api: get pods -A {list_seconds:.1f} s, GET p99 {ms(gets, 0.99):.0f} ms, "
