@@ -152,6 +152,16 @@ def test_pod_tiles_show_state_by_text_and_symbol(client, cluster):
     tile = re.search(r'<li class="pod s-pending[^"]*" title="shop/web-1.*?</li>', html, re.S)
     assert tile is not None
     assert "Pending" in tile.group(0) and "0/1" in tile.group(0) and "○" in tile.group(0)
+    assert 'href="/objects/pods/shop/web-1"' in tile.group(0)  # the tile opens the pod's page
+
+
+def test_node_names_and_waiting_pods_link_to_their_pages(client, cluster):
+    html = client.get("/").content.decode()
+    node = Node.objects.order_by("name").first()
+    assert f'<h4><a href="/objects/nodes/{node.name}">{node.name}</a></h4>' in html
+    queue = html[html.index('id="queue"') : html.index("</section>", html.index('id="queue"'))]
+    waiting = Pod.objects.filter(node_name="").order_by("name").first()
+    assert f'href="/objects/pods/{waiting.namespace}/{waiting.name}"' in queue
 
 
 def test_queue_shows_why_a_pod_waits(client, cluster):
