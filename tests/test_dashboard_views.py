@@ -396,3 +396,37 @@ def test_clock_forms_need_the_csrf_token():
     """The clock forms are protected against cross-site requests."""
     response = Client(enforce_csrf_checks=True).post(reverse("clock"), {"action": "pause"})
     assert response.status_code == 403
+
+
+def test_node_bars_show_what_the_running_containers_use(client, cluster):
+    """Requested (the fill) and used (the band, and in words): a running container using 250m
+    and 64Mi on worker-2; a pod that is not running uses nothing."""
+    busy = pod("busy", "shop", node="worker-2", cpu="500m")
+    busy["metadata"]["annotations"] = {
+        "kubarium.io/cpu-usage": "250m",
+        "kubarium.io/memory-usage": "64Mi",
+    }
+    write.create(busy)
+
+    def running(obj):
+        obj["status"] = {
+            "phase": "Running",
+            "containerStatuses": [
+                {
+                    "name": "main",
+                    "ready": True,
+                    "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+                }
+            ],
+        }
+        return obj
+
+    write.mutate("Pod", "shop", "busy", running, subresource="status")
+    html = client.get("/").content.decode()
+    card = html[html.index('id="node-worker-2"') :]
+    card = card[: card.index("</article>")]
+    assert re.search(r'class="used" style="width: 6%"', card)  # 250m of 4 cores, rounded down
+    assert "used 0.25" in card and "used 64Mi" in card  # cores, as the requested figures
+    idle = html[html.index('id="node-worker-1"') :]
+    idle = idle[: idle.index("</article>")]
+    assert "used 0" in idle  # web-1 and db-0 are bound but not running

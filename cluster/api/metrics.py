@@ -33,11 +33,11 @@ from django.http import HttpRequest, HttpResponse
 from cluster import clock, traffic
 from cluster.api import auth
 from cluster.api.http import conversion, json_response, method_not_allowed
-from cluster.kubelet.logs import usage as container_usage
 from cluster.store import read
 from cluster.store.errors import MethodNotAllowed, NotFound
 from cluster.store.kinds import Kind, get_path
 from cluster.store.objects import format_time
+from cluster.usage import container_usages
 
 if TYPE_CHECKING:
     from cluster.api.routes import Route
@@ -76,30 +76,6 @@ def resource_list() -> Obj:
 
 
 # --- usage -----------------------------------------------------------------------------------
-
-
-def container_usages(pod: Mapping[str, Any], pod_rps: float) -> list[tuple[str, int, int]]:
-    """``(container, cpu millicores, memory bytes)`` for each running container of a pod that
-    receives ``pod_rps`` requests per second, split evenly over its containers as the HPA
-    splits it.
-
-    Worked example: nginx and a sidecar share 100 rps, so each container's usage is computed
-    at 50 rps (nginx with factor 1.0: ``1 + 0.2 * 50 = 11m``).
-    """
-    containers = [c for c in get_path(pod, "spec.containers") or [] if isinstance(c, dict)]
-    running = {
-        status.get("name")
-        for status in get_path(pod, "status.containerStatuses") or []
-        if isinstance(status, dict) and "running" in (status.get("state") or {})
-    }
-    per_container = pod_rps / max(len(containers), 1)
-    usages = []
-    for container in containers:
-        name = container.get("name", "")
-        if name in running:
-            cpu, memory = container_usage(pod, name, per_container)
-            usages.append((name, cpu, memory))
-    return usages
 
 
 def _ready(node: Mapping[str, Any]) -> bool:

@@ -37,6 +37,7 @@ from cluster.models import Change, Node, Pod, SchedulingDecision
 from cluster.store import kinds, tables
 from cluster.store.objects import to_dict
 from cluster.store.read import current_revision
+from cluster.usage import node_usage
 from dashboard import broadcast
 from dashboard.broadcast import Notice
 from dashboard.pages import captions, states
@@ -353,15 +354,25 @@ def _tiles(nodes: Sequence[str], namespace: str, arrived: set[str]) -> dict[str,
 
 @dataclass
 class Bar:
-    """A requested-of-allocatable bar: ``percent`` is clamped to 100 for drawing."""
+    """A requested-of-allocatable bar: ``percent`` is clamped to 100 for drawing. ``used`` is
+    what the running containers use (``cluster.usage``), drawn over it; None: not measured
+    (zone summaries)."""
 
     requested: int
     allocatable: int
+    used: int | None = None
 
     @property
     def percent(self) -> int:
         """Rounded down: 1500m of 4000m is ``1500 * 100 // 4000 = 37``."""
         return min(100, self.requested * 100 // self.allocatable) if self.allocatable else 0
+
+    @property
+    def used_percent(self) -> int:
+        """Rounded down like ``percent``: 230m used of 4000m is ``5``."""
+        if not self.used or not self.allocatable:
+            return 0
+        return min(100, self.used * 100 // self.allocatable)
 
     @property
     def over(self) -> bool:
@@ -409,6 +420,14 @@ class NodeCard:
     def memory_text(self) -> str:
         return f"{binary_bytes(self.memory.requested)} / {binary_bytes(self.memory.allocatable)}"
 
+    @property
+    def cpu_used_text(self) -> str:
+        return cores(self.cpu.used or 0)
+
+    @property
+    def memory_used_text(self) -> str:
+        return binary_bytes(self.memory.used or 0)
+
 
 def _taint_text(taint: Mapping[str, Any]) -> str:
     key, value, effect = taint.get("key", ""), taint.get("value", ""), taint.get("effect", "")
@@ -444,6 +463,7 @@ def node_cards(
     ]
     tiles = _tiles(tile_nodes, focus.namespace, arrived)
     cards = {}
+    measured = node_usage([name for name in names if name in rows])
     for name in names:
         row = rows.get(name)
         if row is None:
@@ -467,8 +487,8 @@ def node_cards(
             kubelet_running=(row.annotations or {}).get(KUBELET_STOPPED) != "true",
             kubelet_acting=name in kubelets,
             runtime=_runtime(row.status or {}),
-            cpu=Bar(used.cpu, row.cpu_allocatable),
-            memory=Bar(used.memory, row.memory_allocatable),
+            cpu=Bar(used.cpu, row.cpu_allocatable, measured[name][0]),
+            memory=Bar(used.memory, row.memory_allocatable, measured[name][1]),
             pods_total=total,
             pods_elsewhere=sum(others.get(name, {}).values()) - total,
             counts=state_counts(mine),
