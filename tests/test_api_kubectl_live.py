@@ -148,15 +148,14 @@ def test_cordon_uncordon_and_drain(kubectl: Kubectl, wait_for):
     wait_for(lambda: ready_pods("bare"), timeout=TIMEOUT)
 
     assert kubectl("cordon", target).lines == [f"node/{target} cordoned"]
-    assert re.search(
-        rf"^{target}\s+Ready,SchedulingDisabled\s", kubectl("get", "nodes").stdout, re.M
-    )
+    listed = kubectl("get", "nodes").stdout  # Ready, unless a late heartbeat on a busy machine
+    assert re.search(rf"^{target}\s+\w+,SchedulingDisabled\s", listed, re.M), listed
     assert kubectl("uncordon", target).lines == [f"node/{target} uncordoned"]
     assert read.get("Node", "", target)["spec"].get("unschedulable") is None
 
     drained = kubectl("drain", target, "--ignore-daemonsets", "--force", "--timeout=120s")
     out = drained.stdout + drained.stderr
-    assert f"node/{target} cordoned" in out
+    assert f"node/{target} cordoned" in out, out
     assert re.search(
         r"^Warning: ignoring DaemonSet-managed Pods: default/agent-\w+; "
         r"deleting Pods that declare no controller: default/bare$",
@@ -164,14 +163,17 @@ def test_cordon_uncordon_and_drain(kubectl: Kubectl, wait_for):
         re.M,
     ), out
     for name in [*on[target], "bare"]:
-        assert f"evicting pod default/{name}" in out
-        assert f"pod/{name} evicted" in out
-    assert drained.lines[-1] == f"node/{target} drained"
+        assert f"evicting pod default/{name}" in out, (name, out)
+        assert f"pod/{name} evicted" in out, (name, out)
+    assert drained.lines[-1] == f"node/{target} drained", out
 
     rescheduled = wait_for(lambda: settled("web", 4), timeout=TIMEOUT)
-    assert {p.node_name for p in rescheduled} == {other}
+    assert {p.node_name for p in rescheduled} == {other}, [
+        (p.name, p.node_name) for p in rescheduled
+    ]
     assert not Pod.objects.filter(name="bare").exists()
-    assert [p.node_name for p in ready_pods("agent")].count(target) == 1  # left alone
+    agents = [(p.name, p.node_name) for p in ready_pods("agent")]
+    assert [node for _, node in agents].count(target) == 1, agents  # left alone
     assert read.get("Node", "", target)["spec"]["unschedulable"] is True
 
 
