@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from cluster import clock, dispatch
+from cluster import clock, dispatch, faults
 from cluster.kubelet.runner import KUBELET_STOPPED
 from cluster.models import (
     DaemonSet,
@@ -36,6 +36,8 @@ from cluster.models import (
 )
 
 RESYNC_SECONDS = 30.0
+# However fast the clock runs, a resync at most this often in real seconds.
+RESYNC_MIN_WALL_SECONDS = 3.0
 NODE_MONITOR_GRACE_SECONDS = 40.0
 RESYNC_KEY = "resync"
 
@@ -61,9 +63,10 @@ def tick() -> dict[str, int]:
     known = set(
         NodeHeartbeat.objects.filter(node_name__in=running).values_list("node_name", flat=True)
     )
+    work: list[tuple[str, tuple[str, ...]]] = []
     for name in set(running) - known:
         NodeHeartbeat.objects.get_or_create(node_name=name, defaults={"sim_time": now})
-        dispatch.enqueue("kubelet_sync", name)
+        work.append(("kubelet_sync", (name,)))
 
     stale = set(
         NodeHeartbeat.objects.filter(sim_time__lt=now - NODE_MONITOR_GRACE_SECONDS).values_list(
@@ -71,8 +74,8 @@ def tick() -> dict[str, int]:
         )
     )
     unhealthy = set(Node.objects.filter(~Q(ready="True")).values_list("name", flat=True))
-    for name in stale | (unhealthy & set(running)):
-        dispatch.enqueue("node_lifecycle", name)
+    for name in sorted(stale | (unhealthy & set(running))):
+        work.append(("node_lifecycle", (name,)))
         done["lifecycle"] += 1
 
     due = list(Timer.objects.filter(due__lte=now).values_list("key", flat=True))
@@ -80,36 +83,42 @@ def tick() -> dict[str, int]:
         Timer.objects.filter(key__in=due, due__lte=now).delete()
     for key in due:
         if key == RESYNC_KEY:
-            done["resync"] = resync()
-            dispatch.defer(now + RESYNC_SECONDS, RESYNC_KEY)
+            resync_work = resync_keys()
+            work += resync_work
+            done["resync"] = len(resync_work)
+            dispatch.defer(now + resync_period(state), RESYNC_KEY)
             continue
-        name, args = dispatch.split_timer_key(key)
-        dispatch.enqueue(name, *args)
+        work.append(dispatch.split_timer_key(key))
         done["timers"] += 1
+    # A stopped component's work waits for it (cluster.faults): nothing heals around it.
+    dispatch.enqueue_many(faults.running_work(work))
     if not Timer.objects.filter(key=RESYNC_KEY).exists():
-        dispatch.defer(now + RESYNC_SECONDS, RESYNC_KEY)
+        dispatch.defer(now + resync_period(state), RESYNC_KEY)
     return done
 
 
-def resync() -> int:
-    """Enqueue every controller for every object it manages; returns how many keys."""
-    count = 0
+def resync_period(state) -> float:
+    """Simulated seconds to the next resync: ``RESYNC_SECONDS``, but never more often than
+    every ``RESYNC_MIN_WALL_SECONDS`` of real time. A resync is a safety net for lost
+    messages, not a behaviour; at high clock speeds one every 30 simulated seconds would be
+    several a second, each queueing every object of the cluster."""
+    return max(RESYNC_SECONDS, RESYNC_MIN_WALL_SECONDS * state.speed)
+
+
+def resync_keys() -> list[tuple[str, tuple[str, ...]]]:
+    """Every controller's key for every object it manages, and the cluster-wide tasks."""
+    keys: list[tuple[str, tuple[str, ...]]] = []
     for model in (Deployment, ReplicaSet, StatefulSet, DaemonSet, HorizontalPodAutoscaler):
         for namespace, name in model.objects.values_list("namespace", "name"):
-            dispatch.enqueue("reconcile", model.__name__, namespace, name)
-            count += 1
+            keys.append(("reconcile", (model.__name__, namespace, name)))
     for namespace, name in Service.objects.values_list("namespace", "name"):
-        dispatch.enqueue("reconcile", "Endpoints", namespace, name)
-        count += 1
+        keys.append(("reconcile", ("Endpoints", namespace, name)))
     for name in Pod.objects.exclude(node_name="").values_list("node_name", flat=True).distinct():
-        dispatch.enqueue("kubelet_sync", name)
-        count += 1
+        keys.append(("kubelet_sync", (name,)))
     for name in Namespace.objects.filter(deletion_timestamp__isnull=False).values_list(
         "name", flat=True
     ):
-        dispatch.enqueue("namespace_sync", name)
-        count += 1
+        keys.append(("namespace_sync", (name,)))
     for task in ("schedule", "pv_bind", "cloud_sync"):
-        dispatch.enqueue(task)
-        count += 1
-    return count
+        keys.append((task, ()))
+    return keys

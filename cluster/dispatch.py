@@ -16,7 +16,7 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import redis
@@ -44,16 +44,36 @@ def _marker(name: str, args: tuple[str, ...]) -> str:
 
 def enqueue(name: str, *args: str) -> None:
     """Queue task ``name`` (see ``cluster.tasks.TASKS``) for ``args`` unless already queued."""
+    enqueue_many([(name, args)])
+
+
+def enqueue_many(work: Iterable[tuple[str, Sequence[str]]]) -> int:
+    """Queue each ``(name, args)`` of ``work`` unless already queued; returns how many went.
+
+    The "queued" markers of the whole list are set in one Redis round trip (a pipeline), so a
+    tick releasing hundreds of timers or a resync of every object costs one round trip plus the
+    messages themselves.
+    """
     from cluster import tasks
 
-    task = tasks.TASKS[name]
+    items = [(name, tuple(args)) for name, args in work]
+    if not items:
+        return 0
     try:
-        if not _redis().set(_marker(name, args), 1, nx=True, ex=MARKER_SECONDS):
-            return
-        options = {"queue": "scheduler"} if name == "schedule" else {}
-        task.apply_async(args=list(args), **options)
+        pipe = _redis().pipeline(transaction=False)
+        for name, args in items:
+            tasks.TASKS[name]  # an unknown task name fails here, before anything is queued
+            pipe.set(_marker(name, args), 1, nx=True, ex=MARKER_SECONDS)
+        fresh = pipe.execute()
+        sent = 0
+        for (name, args), marked in zip(items, fresh, strict=True):
+            if marked:
+                tasks.TASKS[name].apply_async(args=list(args))  # routed by CELERY_TASK_ROUTES
+                sent += 1
+        return sent
     except redis.RedisError as error:  # the periodic resync heals what is lost here
-        logger.warning("could not enqueue %s%s: %s", name, args, error)
+        logger.warning("could not enqueue %d tasks (%s...): %s", len(items), items[0][0], error)
+        return 0
 
 
 def started(name: str, *args: str) -> None:

@@ -56,3 +56,19 @@ def test_a_paused_cluster_does_not_progress_but_writes_land():
     assert Timer.objects.filter(key="kubelet_sync|n1").exists()
     assert not NodeHeartbeat.objects.exists()
     write.create(configmap("written-while-paused"))
+
+
+@pytest.mark.parametrize(
+    ("speed", "period"),
+    [
+        (1.0, 30.0),  # real time: every 30 simulated seconds, as ever
+        (10.0, 30.0),  # 3 s of real time
+        (20.0, 60.0),  # 30 simulated seconds would be 1.5 s: once every 3 real seconds instead
+        (1000.0, 3000.0),
+    ],
+)
+def test_the_resync_comes_every_30_simulated_seconds_but_never_more_than_every_3_real(
+    speed, period
+):
+    state = simclock.new_clock(0.0, speed=speed)
+    assert controlplane.resync_period(state) == period

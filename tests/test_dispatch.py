@@ -37,3 +37,55 @@ def test_a_free_key_runs_at_once_and_needs_no_rerun(monkeypatch):
     monkeypatch.setattr(dispatch, "enqueue", lambda *item: enqueued.append(item))
     assert tasks._one_at_a_time("probe", "k", work=lambda: 42) == 42
     assert enqueued == []
+
+
+@pytest.fixture
+def probe_args(redis_url):
+    """A unique argument, and afterwards no trace of it in the markers or the queues."""
+    import uuid
+
+    marker = uuid.uuid4().hex
+    yield marker
+    client = dispatch._redis()
+    for key in client.scan_iter(f"kubarium:queued:*{marker}*"):
+        client.delete(key)
+    for queue in ("celery", "scheduler", "clock"):
+        for message in client.lrange(queue, 0, -1):
+            if marker.encode() in message:
+                client.lrem(queue, 0, message)
+
+
+def queued_with(marker: str) -> dict[str, int]:
+    """How many messages mentioning ``marker`` wait in each queue."""
+    client = dispatch._redis()
+    counts = {}
+    for queue in ("celery", "scheduler", "clock"):
+        found = sum(marker.encode() in m for m in client.lrange(queue, 0, -1))
+        if found:
+            counts[queue] = found
+    return counts
+
+
+def test_enqueue_many_sends_each_key_once_to_its_queue(probe_args):
+    """One round trip for the markers; a key already queued (in the list or before) is not
+    sent again; every task goes to the queue its route names."""
+    node = f"node-{probe_args}"
+    sent = dispatch.enqueue_many(
+        [
+            ("kubelet_sync", (node,)),
+            ("reconcile", ("ReplicaSet", "default", probe_args)),
+            ("kubelet_sync", (node,)),  # the same key twice in one list
+        ]
+    )
+    assert sent == 2
+    assert queued_with(probe_args) == {"celery": 2}
+    assert dispatch.enqueue_many([("kubelet_sync", (node,))]) == 0  # still queued: not again
+    dispatch.started("kubelet_sync", node)  # the task began: a new change queues it again
+    assert dispatch.enqueue_many([("kubelet_sync", (node,))]) == 1
+    assert queued_with(probe_args) == {"celery": 3}
+
+
+def test_an_unknown_task_queues_nothing(probe_args):
+    with pytest.raises(KeyError):
+        dispatch.enqueue_many([("kubelet_sync", (probe_args,)), ("no-such-task", ())])
+    assert queued_with(probe_args) == {}
