@@ -16,7 +16,7 @@ from celery import shared_task
 from django.db import OperationalError
 from redis import RedisError
 
-from cluster import clock, controlplane, dispatch
+from cluster import clock, controlplane, dispatch, faults
 from cluster.controllers import reconcile as controllers
 from cluster.kubelet.runner import sync_node
 from cluster.models import DaemonSet, Namespace
@@ -50,6 +50,8 @@ def _one_at_a_time(name: str, *args: str, work: Callable[[], T]) -> T | None:
     A caller that finds the key busy leaves a note, and the running one goes again after.
     """
     dispatch.started(name, *args)
+    if faults.hold_if_stopped(name, *args):  # its component is stopped: keep the key for later
+        return None
     key = "|".join((name, *args))
     with dispatch.exclusive(key) as mine:
         if not mine:
@@ -81,6 +83,8 @@ def schedule() -> int:
     kube-scheduler leader: a cycle asked for while another runs is remembered and run after it.
     """
     dispatch.started("schedule")
+    if faults.hold_if_stopped("schedule"):  # kube-scheduler is stopped: pods stay Pending
+        return 0
     with dispatch.exclusive("scheduler") as leader:
         if not leader:
             return 0
@@ -136,6 +140,8 @@ def cloud_sync() -> None:
 def daemonsets_sync() -> None:
     """Nodes came or went: every DaemonSet looks again."""
     dispatch.started("daemonsets_sync")
+    if faults.hold_if_stopped("daemonsets_sync"):
+        return
     for namespace, name in DaemonSet.objects.values_list("namespace", "name"):
         dispatch.enqueue("reconcile", "DaemonSet", namespace, name)
 
