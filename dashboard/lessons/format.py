@@ -353,10 +353,9 @@ def parse(raw: Any, source: str, *, order: int = 0, expected_id: str | None = No
             if step is not None:
                 steps.append(step)
         problems.at = ""
+        types = [s.get("type") if isinstance(s, dict) else None for s in raw_steps]
         for step in steps:
-            if step.type == "predict" and not any(
-                s.type == "wait" for s in steps if s.number > step.number
-            ):
+            if step.type == "predict" and "wait" not in types[step.number :]:
                 problems.at = f"step {step.number} (predict)"
                 problems.add(
                     "a predict step needs a later wait step: its answer is revealed when "
@@ -553,7 +552,7 @@ def _checked(
 
 def _step(problems: _Problems, raw: Any, number: int, namespace: str, nodes: set[str]):
     kind = raw.get("type") if isinstance(raw, dict) else None
-    problems.at = f"step {number}" + (f" ({kind})" if isinstance(kind, str) else "")
+    problems.at = f"step {number}" + (f" ({kind})" if kind in STEP_TYPES else "")
     if not isinstance(raw, dict):
         problems.add("a step must be a mapping with a type")
         return None
