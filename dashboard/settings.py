@@ -98,6 +98,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Projector mode, presenting and following (classroom follow mode).
+                "dashboard.follow.context",
             ],
         },
     },
@@ -129,9 +131,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 
+# The language comes from the session's choice (the header's selector posts to Django's
+# set_language view), else the browser's Accept-Language (LocaleMiddleware), else English.
+# Catalogs live in each app's own locale/ folder (cluster/locale, dashboard/locale; the .mo files
+# are committed, see dashboard/catalogs.py); there is no project-level locale folder.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS: list[Path] = []
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from dashboard import follow
 from dashboard.pages import views
 
 urlpatterns = [
@@ -14,6 +15,14 @@ urlpatterns = [
     path("config", views.config_page, name="config"),
     path("config/secrets/<slug:namespace>/<str:name>", views.secret_values, name="secret"),
     path("events", views.events_page, name="events"),
+    # Classroom: presenting, following, projector mode (dashboard.follow).
+    path("present", follow.present_start, name="present"),
+    path("present/<slug:presentation_id>", follow.present_page, name="present-page"),
+    path("present/<slug:presentation_id>/state", follow.present_state, name="present-state"),
+    path("present/<slug:presentation_id>/stop", follow.present_stop, name="present-stop"),
+    path("follow/stop", follow.follow_stop, name="follow-stop"),
+    path("follow/<slug:presentation_id>", follow.follow_start, name="follow"),
+    path("projector", follow.projector_switch, name="projector"),
     # Object detail pages, their actions, Apply YAML and Add a node.
     path("", include("dashboard.pages.object_urls")),
 ]
