@@ -32,6 +32,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -298,6 +299,7 @@ def main() -> None:
         patches, patches_wall = measured("PATCH pod", patch_one)
     finally:
         daphne.stop(timeout=10)
+    shutil.rmtree(workdir, ignore_errors=True)  # kept (with Daphne's log) when a step failed
 
     def ms(values: list[float], q: float) -> float:
         return percentile(values, q) * 1000
