@@ -64,6 +64,15 @@ def _request(namespace: str, params: dict[str, Any]) -> proxy.Request:
     return proxy.Request(host=params.get("host"), path=params.get("path") or "/", now=clock.now())
 
 
+def route_service(route: proxy.Route) -> str | None:
+    """The name of the Service a routed request reached (its first kube-proxy hop names
+    ``namespace/service:port``), None when it reached none."""
+    for hop in route.hops:
+        if hop.component == "kube-proxy" and "/" in hop.target:
+            return hop.target.split("/", 1)[1].rsplit(":", 1)[0]
+    return None
+
+
 def check(step: Step, namespace: str, since_revision: int) -> tuple[bool, str]:
     """Whether the wait step's condition holds now, and what the cluster shows."""
     p = dict(step.params)
@@ -117,18 +126,29 @@ def check(step: Step, namespace: str, since_revision: int) -> tuple[bool, str]:
         )
         return complete, observed
     if name == "event":
+        # since: lesson counts every event in the namespace (recreated at each start).
+        after = 0 if p.get("since") == "lesson" else since_revision
         rows = Event.objects.filter(
-            namespace=namespace, reason=p["reason"], resource_version__gt=since_revision
+            namespace=namespace, reason=p["reason"], resource_version__gt=after
         )
         if p.get("kind"):
             rows = rows.filter(involved_kind=p["kind"])
         if p.get("name"):
             rows = rows.filter(involved_name=p["name"])
+        wanted = p.get("count", 1)
+        found = rows.count() if wanted > 1 else int(rows.exists())
         latest = rows.order_by("-resource_version").first()
         if latest is None:
             return False, _("no %(reason)s event yet") % {"reason": p["reason"]}
         message = (latest.body or {}).get("message", "")
-        return True, f"{latest.involved_kind}/{latest.involved_name}: {latest.reason}: {message}"
+        shown = f"{latest.involved_kind}/{latest.involved_name}: {latest.reason}: {message}"
+        if wanted > 1:
+            shown = _("%(found)d of %(count)d events; latest %(event)s") % {
+                "found": found,
+                "count": wanted,
+                "event": shown,
+            }
+        return found >= wanted, shown
     if name in ("nodeReady", "nodeNotReady"):
         row = Node.objects.filter(name=p["node"]).first()
         ready = row.ready if row else "-"
@@ -144,7 +164,15 @@ def check(step: Step, namespace: str, since_revision: int) -> tuple[bool, str]:
     if name == "request":
         route = traffic.send(_request(namespace, p))
         served = "/".join(route.pod) if route.pod else (route.error or "-")
-        return route.status == p["status"], f"HTTP {route.status}: {served}"
+        holds = route.status == p["status"]
+        if p.get("backend"):
+            backend = route_service(route)
+            holds = holds and backend == p["backend"]
+            served = _("%(served)s (Service %(service)s)") % {
+                "served": served,
+                "service": backend or "-",
+            }
+        return holds, f"HTTP {route.status}: {served}"
     raise ValueError(f"unknown condition {name!r}")
 
 
@@ -170,6 +198,12 @@ def describe(step: Step, namespace: str) -> str:
         return _("Deployment %(name)s to exceed its progress deadline") % {"name": p["deployment"]}
     if name == "event":
         about = "/".join(x for x in (p.get("kind"), p.get("name")) if x)
+        if p.get("count", 1) > 1:
+            return _("%(count)d events %(reason)s%(about)s") % {
+                "count": p["count"],
+                "reason": p["reason"],
+                "about": f" ({about})" if about else "",
+            }
         return _("an event %(reason)s%(about)s") % {
             "reason": p["reason"],
             "about": f" ({about})" if about else "",
@@ -189,6 +223,12 @@ def describe(step: Step, namespace: str) -> str:
             if p.get("service")
             else f"{p.get('host')}{p.get('path') or '/'}"
         )
+        if p.get("backend"):
+            return _("a request to %(target)s to answer %(status)d from Service %(service)s") % {
+                "target": target,
+                "status": p["status"],
+                "service": p["backend"],
+            }
         return _("a request to %(target)s to answer %(status)d") % {
             "target": target,
             "status": p["status"],

@@ -180,7 +180,7 @@ class Lesson:
 # --- the vocabulary of acts and conditions: field -> checker ------------------------------------
 
 # A checker is (required, kind) where kind is one of: "name", "node", "int>=0", "int>=1",
-# "selector", "string", "number>0", "status", "phase", "target:<kinds>", "quantity".
+# "selector", "string", "number>0", "status", "phase", "since", "target:<kinds>", "quantity".
 ACTS: dict[str, dict[str, tuple[bool, str]]] = {
     "scale": {"target": (True, "target:" + ",".join(SCALABLE)), "replicas": (True, "int>=0")},
     "setImage": {
@@ -217,6 +217,11 @@ ACTS: dict[str, dict[str, tuple[bool, str]]] = {
     "stopTraffic": {},
 }
 
+# An event condition counts the events recorded since its wait step began ("step", the default)
+# or since the lesson started ("lesson": every event in its namespace, which each start
+# recreates), for a step that may come after what it waits for (a tour told after the fact).
+EVENT_SINCE = ("step", "lesson")
+
 CONDITIONS: dict[str, dict[str, tuple[bool, str]]] = {
     "podsReady": {
         "selector": (True, "selector"),
@@ -232,7 +237,13 @@ CONDITIONS: dict[str, dict[str, tuple[bool, str]]] = {
     },
     "rolloutComplete": {"deployment": (True, "name")},
     "progressDeadlineExceeded": {"deployment": (True, "name")},
-    "event": {"reason": (True, "string"), "kind": (False, "string"), "name": (False, "name")},
+    "event": {
+        "reason": (True, "string"),
+        "kind": (False, "string"),
+        "name": (False, "name"),
+        "count": (False, "int>=1"),
+        "since": (False, "since"),
+    },
     "nodeReady": {"node": (True, "node")},
     "nodeNotReady": {"node": (True, "node")},
     "hpaReplicas": {"hpa": (True, "name"), "replicas": (True, "int>=0")},
@@ -242,6 +253,7 @@ CONDITIONS: dict[str, dict[str, tuple[bool, str]]] = {
         "host": (False, "string"),
         "path": (False, "string"),
         "status": (True, "status"),
+        "backend": (False, "name"),
     },
 }
 
@@ -526,6 +538,10 @@ def _checked(
             parse_label_selector(value)
         except SelectorError as error:
             problems.add(FieldError.invalid(path, value, str(error)))
+            return None
+    elif check == "since":
+        if value not in EVENT_SINCE:
+            problems.add(FieldError.not_supported(path, value, EVENT_SINCE))
             return None
     elif check == "phase":
         if value not in POD_PHASES:
