@@ -1,0 +1,99 @@
+"""Lessons 5 to 9, each played headless from start to end against a real control plane.
+
+One Celery worker with beat serves the module (``control_plane``, module-scoped); each lesson
+runs at a fast clock (``engine.run(speed=...)``) and every wait step must hold. Then the test
+checks, in the cluster itself, what the lesson claims to show.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from cluster import proxy, traffic
+from cluster.models import (
+    Pod,
+)
+from dashboard.lessons import conditions, engine
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+SPEED = 20.0
+ACTOR = "lesson-test"
+
+
+@pytest.fixture(autouse=True)
+def settle(control_plane, transactional_db):
+    yield
+    control_plane.quiesce()
+
+
+def play(lesson_id: str, speed: float = SPEED) -> engine.Lesson:
+    """Run the lesson headless; every step done, every predict answer revealed."""
+    lesson = engine.get(lesson_id)
+    final = engine.run(lesson, actor=ACTOR, speed=speed, timeout=300.0)
+    assert final["phase"] == "finished"
+    not_done = {
+        int(i): (r.get("status"), r.get("message"))
+        for i, r in final["steps"].items()
+        if r.get("status") != "done"
+    }
+    assert not_done == {}, f"steps not done: {not_done}"
+    assert final["reached"] == len(lesson.steps) - 1
+    state = engine.state(lesson.id)
+    for index, step in enumerate(lesson.steps):
+        if step.type == "predict":
+            assert engine.revealed(lesson, state, index), f"step {index + 1} never revealed"
+    return lesson
+
+
+def results(lesson: engine.Lesson, action: str) -> list[list[str]]:
+    """What each act step of ``action`` listed, in order."""
+    steps = engine.state(lesson.id)["steps"]
+    return [
+        steps[str(i)].get("results", [])
+        for i, step in enumerate(lesson.steps)
+        if step.type == "act" and step.action == action
+    ]
+
+
+def routed(host: str, path: str) -> proxy.Route:
+    return traffic.send(proxy.Request(host=host, path=path))
+
+
+def test_lesson_5_ingress(control_plane):
+    """Host first, then the longest path; Exact only for its string; 404 for an unknown host;
+    TLS noted on the Ingress hop of the host listed under tls."""
+    lesson = play("ingress")
+    ns = lesson.namespace
+    web, api, checkout, blog = (
+        conditions.route_service(routed(*r))
+        for r in (
+            ("shop.example.org", "/"),
+            ("shop.example.org", "/api/orders"),
+            ("shop.example.org", "/checkout"),
+            ("blog.example.org", "/api/orders"),
+        )
+    )
+    assert (web, api, checkout, blog) == ("web", "api", "checkout", "blog")
+    assert conditions.route_service(routed("shop.example.org", "/checkout/pay")) == "web"
+    assert conditions.route_service(routed("shop.example.org", "/apiary")) == "web"
+    missing = routed("www.example.org", "/")
+    assert missing.status == 404 and missing.pod is None
+    # The four requests to / went round-robin over web's two Pods.
+    [first_act, *_rest] = results(lesson, "sendRequest")
+    served = [line.rsplit(" ", 1)[-1] for line in first_act]
+    assert len(served) == 4 and len(set(served)) == 2
+    assert all(name.startswith("web-") for name in served)
+    assert all(p.namespace == ns for p in Pod.objects.filter(name__in=served))
+    tls = routed("shop.example.org", "/").hops[0].reason
+    assert "shop-tls" in tls
+    assert "shop-tls" not in routed("blog.example.org", "/").hops[0].reason
+    # A wait whose request reaches another Service than the one named does not hold.
+    step = next(
+        s for s in lesson.steps if s.type == "wait" and s.params.get("path") == "/checkout/pay"
+    )
+    wrong = dataclasses.replace(step, params={**step.params, "backend": "checkout"})
+    holds, observed = conditions.check(wrong, ns, 0)
+    assert not holds and "web" in observed
