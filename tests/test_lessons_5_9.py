@@ -7,15 +7,15 @@ checks, in the cluster itself, what the lesson claims to show.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 
 import pytest
 
 from cluster import proxy, traffic
-from cluster.models import (
-    Pod,
-)
-from dashboard.lessons import conditions, engine
+from cluster.models import Change, Pod
+from cluster.store import read
+from dashboard.lessons import conditions, engine, format
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -31,7 +31,9 @@ def settle(control_plane, transactional_db):
 
 def play(lesson_id: str, speed: float = SPEED) -> engine.Lesson:
     """Run the lesson headless; every step done, every predict answer revealed."""
-    lesson = engine.get(lesson_id)
+    # Read the one file, so that a lesson being written elsewhere in the folder cannot stop it.
+    [path] = engine.DIRECTORY.glob(f"0[5-9]-{lesson_id}.yaml")
+    lesson = format.load(path)
     final = engine.run(lesson, actor=ACTOR, speed=speed, timeout=300.0)
     assert final["phase"] == "finished"
     not_done = {
@@ -97,3 +99,33 @@ def test_lesson_5_ingress(control_plane):
     wrong = dataclasses.replace(step, params={**step.params, "backend": "checkout"})
     holds, observed = conditions.check(wrong, ns, 0)
     assert not holds and "web" in observed
+
+
+def test_lesson_6_config_and_secrets(control_plane):
+    """A missing ConfigMap key holds the Pod in CreateContainerConfigError until the key is
+    added; the Secret's data is the base64 of the password the lesson shows decoded."""
+    lesson = play("config-and-secrets")
+    ns = lesson.namespace
+    [reporter] = Pod.objects.filter(namespace=ns, labels__app="reporter")
+    assert reporter.ready and reporter.node_name == "lesson6-a"
+    # The same Pod (never replaced) went through CreateContainerConfigError before it ran.
+    history = [
+        c.object
+        for c in Change.objects.filter(kind="Pod", namespace=ns, name=reporter.name).order_by(
+            "revision"
+        )
+    ]
+    assert {h["metadata"]["uid"] for h in history} == {str(reporter.uid)}
+    waiting = [
+        s["state"]["waiting"]
+        for h in history
+        for s in h.get("status", {}).get("containerStatuses") or []
+        if s.get("state", {}).get("waiting", {}).get("reason") == "CreateContainerConfigError"
+    ]
+    assert waiting and "couldn't find key THEME_COLOR" in waiting[0]["message"]
+    secret = read.get("secrets", ns, "app-secret")
+    encoded = secret["data"]["DB_PASSWORD"]
+    assert base64.b64decode(encoded) == b"correct-horse-battery-staple"
+    predict = next(s for s in lesson.steps if s.type == "predict" and "base64" in s.explanation.en)
+    assert encoded in predict.explanation.en and encoded in predict.explanation.zh_hans
+    assert "correct-horse-battery-staple" in predict.explanation.en
