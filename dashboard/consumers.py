@@ -42,6 +42,7 @@ from dashboard.pages import (
     events,
     listing,
     networking,
+    palette,
     workloads,
 )
 
@@ -196,8 +197,12 @@ class LivePage:
 
 PAGES: dict[str, LivePage] = {
     "architecture": LivePage(
-        architecture.Focus.from_query, architecture.render_region, architecture.render_update
+        architecture.Focus.from_query,
+        architecture.render_region,
+        architecture.render_update,
+        palette.architecture_tick,  # a component stopped or started in the failure palette
     ),
+    "palette": LivePage(palette.Focus.from_query, palette.render_region, palette.render_update),
     "workloads": LivePage(
         workloads.Focus.from_query,
         workloads.render_region,

@@ -31,7 +31,7 @@ from django.db.models.functions import Cast
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
-from cluster import clock
+from cluster import clock, faults
 from cluster.kubelet.runner import KUBELET_STOPPED
 from cluster.models import Change, Node, Pod, SchedulingDecision
 from cluster.store import kinds, tables
@@ -55,6 +55,8 @@ POD_TILES_OPEN = 250
 QUEUE_SHOWN = 8
 # How far back in the change log the captions of a freshly rendered page look.
 RECENT_CHANGES = 300
+# Time travel's replay speeds, in changes a second (``?speed=``).
+REPLAY_SPEEDS = ("1", "2", "5", "10", "50")
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
@@ -76,6 +78,8 @@ class Focus:
     zone: str | None = None
     node: str = ""
     page: int = 1
+    at: int = 0  # time travel: the past revision shown (0: now; ``dashboard.pages.history``)
+    speed: int = 0  # time travel: replaying forward at this many changes a second (0: still)
 
     @classmethod
     def from_query(cls, query: Mapping[str, Any]) -> Focus:
@@ -88,11 +92,14 @@ class Focus:
             zone = str(zone_param)
         node = str(query.get("node") or "")
         page = str(query.get("page") or "1")
+        at, speed = str(query.get("at") or ""), str(query.get("speed") or "")
         return cls(
             namespace=namespace if _DNS_LABEL.match(namespace) else "",
             zone=zone,
             node=node if _DNS_SUBDOMAIN.match(node) else "",
             page=max(1, min(int(page), 10_000)) if page.isdigit() else 1,
+            at=int(at) if at.isdigit() and len(at) < 19 else 0,
+            speed=int(speed) if speed in REPLAY_SPEEDS else 0,
         )
 
     def params(self) -> dict[str, str]:
@@ -105,6 +112,10 @@ class Focus:
             params["node"] = self.node
         if self.page > 1:
             params["page"] = str(self.page)
+        if self.at:
+            params["at"] = str(self.at)
+            if self.speed:
+                params["speed"] = str(self.speed)
         return params
 
     def query(self) -> str:
@@ -612,12 +623,18 @@ class ComponentView:
     caption: str
     acting: bool
     more: int = 0
+    stopped: bool = False  # switched off in the failure palette (``cluster.faults``)
 
 
-def recent_notices(namespace: str, limit: int = RECENT_CHANGES) -> list[Notice]:
-    """The latest ``limit`` changes of the log as notices (newest last), for fresh captions."""
+def recent_notices(
+    namespace: str, limit: int = RECENT_CHANGES, upto: int | None = None
+) -> list[Notice]:
+    """The latest ``limit`` changes of the log as notices (newest last), for fresh captions;
+    ``upto``: the latest at or before that revision (time travel)."""
     node = KeyTextTransform("nodeName", KeyTransform("spec", "object"))
     queryset = Change.objects.order_by("-revision")
+    if upto is not None:
+        queryset = queryset.filter(revision__lte=upto)
     if namespace:
         queryset = queryset.filter(namespace__in=(namespace, ""))
     rows = queryset.annotate(node=node).values_list(
@@ -630,8 +647,14 @@ def recent_notices(namespace: str, limit: int = RECENT_CHANGES) -> list[Notice]:
 
 
 def control_plane(
-    activities: Mapping[str, captions.Activity], acting: bool, revision: int
+    activities: Mapping[str, captions.Activity],
+    acting: bool,
+    revision: int,
+    stopped: Iterable[str] | None = None,
 ) -> list[ComponentView]:
+    """The components as the page shows them; ``stopped``: the switched-off ones (default: as
+    ``cluster.faults`` says now)."""
+    down = set(faults.stopped() if stopped is None else stopped)
     views = []
     for component in captions.CONTROL_PLANE:
         activity = activities.get(component.key)
@@ -645,6 +668,7 @@ def control_plane(
                 caption=caption,
                 acting=acting and activity is not None,
                 more=activity.more if activity else 0,
+                stopped=component.key in down,
             )
         )
     return views
@@ -711,8 +735,14 @@ def zone_views(focus: Focus, update: Update | None = None) -> list[ZoneView]:
 
 
 def region_context(focus: Focus) -> dict[str, Any]:
-    """Everything the live region shows, freshly read (no highlights)."""
+    """Everything the live region shows, freshly read (no highlights); the past, read from the
+    change log, when ``focus.at`` is an earlier revision (``dashboard.pages.history``)."""
+    from dashboard.pages import history  # it builds on this module
+
     revision = current_revision()
+    if focus.at and focus.at < revision:
+        return history.region_context(focus, revision)
+    focus = replace(focus, at=0, speed=0)
     activities = captions.activities(recent_notices(focus.namespace))
     return {
         "focus": focus,
@@ -722,6 +752,7 @@ def region_context(focus: Focus) -> dict[str, Any]:
         "queue": scheduling_queue(focus.namespace),
         "zones": zone_views(focus),
         "pod_states": states.POD_STATES,
+        "travel": history.Travel(focus, revision),
     }
 
 

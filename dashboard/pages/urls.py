@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from dashboard import follow
-from dashboard.pages import views
+from dashboard.pages import palette, views
 
 urlpatterns = [
     path("", views.architecture, name="architecture"),
@@ -15,6 +15,10 @@ urlpatterns = [
     path("config", views.config_page, name="config"),
     path("config/secrets/<slug:namespace>/<str:name>", views.secret_values, name="secret"),
     path("events", views.events_page, name="events"),
+    # The failure palette (dashboard.pages.palette).
+    path("palette", palette.palette_page, name="palette"),
+    path("palette/break", palette.palette_break, name="palette-break"),
+    path("palette/undo", palette.palette_undo, name="palette-undo"),
     # Classroom: presenting, following, projector mode (dashboard.follow).
     path("present", follow.present_start, name="present"),
     path("present/<slug:presentation_id>", follow.present_page, name="present-page"),
