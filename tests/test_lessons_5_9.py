@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 
 from cluster import proxy, traffic
-from cluster.models import Change, Pod
+from cluster.models import Change, PersistentVolumeClaim, Pod
 from cluster.store import read
 from dashboard.lessons import conditions, engine, format
 
@@ -129,3 +129,51 @@ def test_lesson_6_config_and_secrets(control_plane):
     predict = next(s for s in lesson.steps if s.type == "predict" and "base64" in s.explanation.en)
     assert encoded in predict.explanation.en and encoded in predict.explanation.zh_hans
     assert "correct-horse-battery-staple" in predict.explanation.en
+
+
+def _pod_ready(change: Change) -> bool:
+    status = change.object.get("status") or {}
+    return change.type != "DELETED" and any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+
+
+def test_lesson_7_statefulsets(control_plane):
+    """db-N is created only once db-(N-1) is ready; the replaced db-1 is a new Pod on the same
+    claim and volume; scaling down to 2 keeps data-db-2, which db-2 gets back."""
+    lesson = play("statefulsets")
+    ns = lesson.namespace
+    created: dict[str, int] = {}
+    first_ready: dict[str, int] = {}
+    uids: dict[str, list[str]] = {}
+    volumes: dict[str, set[str]] = {}
+    for change in Change.objects.filter(kind="Pod", namespace=ns).order_by("revision"):
+        created.setdefault(change.name, change.revision)
+        if _pod_ready(change):
+            first_ready.setdefault(change.name, change.revision)
+        seen = uids.setdefault(change.name, [])
+        if change.object["metadata"]["uid"] not in seen:
+            seen.append(change.object["metadata"]["uid"])
+        for volume in change.object["spec"].get("volumes") or []:
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim:
+                volumes.setdefault(change.name, set()).add(claim)
+    assert set(created) == {"db-0", "db-1", "db-2"}
+    assert first_ready["db-0"] < created["db-1"] < first_ready["db-1"] < created["db-2"]
+    # db-1 was replaced once and db-2 came back once: two Pods each, one claim each, always.
+    assert len(uids["db-0"]) == 1 and len(uids["db-1"]) == 2 and len(uids["db-2"]) == 2
+    assert volumes == {"db-0": {"data-db-0"}, "db-1": {"data-db-1"}, "db-2": {"data-db-2"}}
+    # Each claim was created once, and stayed bound to one volume all along.
+    for name in ("data-db-0", "data-db-1", "data-db-2"):
+        history = Change.objects.filter(kind="PersistentVolumeClaim", namespace=ns, name=name)
+        assert {c.object["metadata"]["uid"] for c in history} == {
+            str(PersistentVolumeClaim.objects.get(namespace=ns, name=name).uid)
+        }
+        assert len({c.object["spec"].get("volumeName") for c in history} - {None}) == 1
+        assert PersistentVolumeClaim.objects.get(namespace=ns, name=name).phase == "Bound"
+    assert sorted(Pod.objects.filter(namespace=ns).values_list("name", flat=True)) == [
+        "db-0",
+        "db-1",
+        "db-2",
+    ]
