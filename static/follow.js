@@ -111,7 +111,13 @@
   function apply(state) {
     if (state.ended) return ended();
     if (state.url && state.url !== here() && once(state, () => location.assign(state.url))) return;
-    if (state.step && step() && state.step !== step() && once(state, () => location.reload())) return;
+    // A lesson's page follows the lesson over its own stream; reload only if it has not
+    // caught up with the presenter's step after a moment.
+    if (state.step && step() && state.step !== step()) {
+      setTimeout(() => {
+        if (step() && state.step !== step()) once(state, () => location.reload());
+      }, 1500);
+    }
     highlight = state.highlight || "";
     paint();
   }
@@ -137,12 +143,13 @@
     paint();
     report();
   });
-  // htmx navigation (pushed or replaced URLs) and live swaps that replace highlighted elements.
+  // htmx navigation (pushed or replaced URLs).
   for (const name of ["htmx:pushedIntoHistory", "htmx:replacedInHistory", "popstate"]) {
     (name === "popstate" ? window : document).addEventListener(name, () => { paint(); report(); });
   }
+  // Live swaps may replace the highlighted element, or move a lesson to another step.
   for (const name of ["htmx:afterSettle", "htmx:oobAfterSwap", "htmx:wsAfterMessage"]) {
-    document.addEventListener(name, () => paint());
+    document.addEventListener(name, () => { paint(); report(); });
   }
 
   window.kubariumFollow = {start, highlight: (key) => { highlight = key; paint(); report(); }};

@@ -1,7 +1,8 @@
 """Classroom follow mode in a real browser (Debian's Chromium through Playwright) against a real
 Daphne and Redis, as ``make demo`` runs it (roles enforced, anonymous read on): a teacher
 presents in one browser context; a second context, not signed in, opens the follow link and
-sees the same page and the same highlighted object, live, as the teacher moves on."""
+sees the same page, the same highlighted object and the same lesson step, live, as the teacher
+moves on."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from cluster import clock
-from cluster.models import Role, RoleBinding
-from cluster.store import write
+from cluster.models import Node, Role, RoleBinding
+from cluster.store import read, write
 from cluster.store.bootstrap import ensure_system_objects
 from tests.browser import servers
-from tests.browser.test_architecture import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser.test_architecture import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, in_thread
 from tests.builders import namespace, node, pod
 
 pytestmark = [
@@ -29,6 +30,7 @@ pytestmark = [
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PASSWORD = "a-long-teacher-password"
+LESSON = "nodes-and-pods"
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +67,16 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+def lesson_kubelets_report_ready() -> None:
+    """What the lesson's kubelets would report (no control plane runs here): its nodes Ready."""
+    for row in Node.objects.filter(name__startswith="lesson1-"):
+        obj = read.get("Node", "", row.name)
+        obj["status"]["conditions"] = [
+            {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ready"}
+        ]
+        write.update_status(obj)
 
 
 def new_page(browser) -> Any:
@@ -126,6 +138,22 @@ def test_a_follower_sees_the_presenters_page_and_highlight_live(demo_server, cla
     student.wait_for_url(f"{base}/objects/nodes/worker-1")
     expect(student.locator("#classroom-bar.following")).to_be_visible()
     expect(student.locator("#actions")).to_be_hidden()  # followers look, they do not act
+
+    # A lesson: the student sees the step the teacher is on.
+    teacher.goto(f"{base}/lessons/{LESSON}")
+    student.wait_for_url(f"{base}/lessons/{LESSON}")
+    teacher.click("button[name=action][value=start]")
+    expect(teacher.locator("#lesson-panel")).to_have_class(re.compile(r"phase-preparing"))
+    teacher.reload()  # a page load polls the preparation: the lesson's nodes are created
+    in_thread(lesson_kubelets_report_ready)
+    teacher.reload()
+    expect(teacher.locator("#lesson-panel")).to_have_attribute("data-lesson-step", f"{LESSON}:1")
+    teacher.click("button[name=action][value=next]")
+    expect(teacher.locator("#lesson-panel")).to_have_attribute("data-lesson-step", f"{LESSON}:2")
+    expect(student.locator("#lesson-panel")).to_have_attribute("data-lesson-step", f"{LESSON}:2")
+    assert student.url == f"{base}/lessons/{LESSON}"
+    expect(student.locator(".lesson-controls")).to_be_hidden()
+    student.screenshot(path=str(ARTIFACTS / "follow-lesson.png"))
 
     # Projector mode on the student's screen: large type.
     small = student.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
