@@ -135,3 +135,87 @@ def test_the_language_selector_switches_per_user(client):
     assert chosen.status_code == 302 and chosen["Location"] == "/events"
     # The choice beats the browser's Accept-Language from now on.
     assert "事件" in client.get("/events", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+# --- the glossary and the event reasons (dashboard.glossary) ---------------------------------------
+
+CONCEPTS = [
+    "pod", "node", "service", "ingress", "configmap", "secret", "volume",
+    "persistentvolumeclaim", "persistentvolume", "deployment", "replicaset", "statefulset",
+    "daemonset", "horizontalpodautoscaler", "kube-apiserver", "etcd", "kube-scheduler",
+    "kube-controller-manager", "cloud-controller-manager", "kubelet", "kube-proxy",
+    "container-runtime",
+]  # fmt: skip
+REASONS = [
+    "Scheduled", "FailedScheduling", "Pulling", "Pulled", "ErrImagePull", "ImagePullBackOff",
+    "BackOff", "Killing", "OOMKilled", "SuccessfulCreate", "ScalingReplicaSet",
+    "CreateContainerConfigError",
+]  # fmt: skip
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_the_glossary_defines_every_concept_in_both_languages():
+    from dashboard import glossary
+
+    for key in CONCEPTS:
+        term = glossary.term(key)
+        assert term is not None, key
+        with translation.override("en"):
+            english = str(term.definition)
+        with translation.override("zh-hans"):
+            chinese = str(term.definition)
+        assert english and not CJK.search(english), key
+        assert CJK.search(chinese) and chinese != english, key
+    assert glossary.term("scheduler").key == "kube-scheduler"
+    assert glossary.term("containerd").key == "container-runtime"
+
+
+def test_common_event_reasons_are_explained_in_both_languages():
+    from dashboard import glossary
+
+    for reason in REASONS:
+        with translation.override("en"):
+            english = glossary.reason_help(reason)
+        with translation.override("zh-hans"):
+            chinese = glossary.reason_help(reason)
+        assert english and not CJK.search(english), reason
+        assert CJK.search(chinese), reason
+    assert glossary.reason_help("SomethingElse") == ""
+
+
+@pytest.mark.django_db
+def test_architecture_tooltips_and_event_explanations_on_the_pages(client):
+    from cluster import clock
+    from cluster.models import Pod
+    from cluster.store import events as store_events
+    from cluster.store import write
+    from cluster.store.bootstrap import ensure_system_objects
+    from tests.builders import namespace, node, pod
+
+    clock.invalidate()
+    ensure_system_objects()
+    write.create(namespace("shop"))
+    write.create(node("worker-1"))
+    write.create(pod("web-1", "shop"))
+    target = Pod.objects.get(namespace="shop", name="web-1")
+    store_events.record(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "web-1", "namespace": "shop", "uid": str(target.uid)},
+        },
+        "FailedScheduling",
+        "0/1 nodes are available: 1 Insufficient cpu.",
+        type="Warning",
+        component="default-scheduler",
+    )
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    architecture = client.get("/?namespace=shop", **zh).content.decode()
+    assert 'data-term="kubelet" title="kubelet: 每个节点上的代理' in architecture
+    assert 'data-term="kube-scheduler" title="kube-scheduler: 为每个新 Pod 选择节点' in architecture
+    assert "<summary>术语表</summary>" in architecture and 'data-term="ingress"' in architecture
+    explanation = "目前没有节点能运行这个 Pod"
+    assert explanation in client.get("/events?namespace=shop", **zh).content.decode()
+    assert explanation in client.get("/objects/pods/shop/web-1", **zh).content.decode()
+    english = client.get("/events?namespace=shop").content.decode()
+    assert "No node can run the pod now" in english and "FailedScheduling" in english
