@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 
 import pytest
 
-from cluster import proxy, traffic
-from cluster.models import Change, PersistentVolumeClaim, Pod
+from cluster import clock, proxy, simclock, traffic
+from cluster.models import Change, Event, PersistentVolumeClaim, Pod, TrafficFlow
 from cluster.store import read
 from dashboard.lessons import conditions, engine, format
 
@@ -177,3 +178,37 @@ def test_lesson_7_statefulsets(control_plane):
         "db-1",
         "db-2",
     ]
+
+
+def test_lesson_8_autoscaling(control_plane):
+    """870 rps on one Pod: the HPA goes straight to 4 (ceil(1 x 175% / 50%)), never beyond;
+    when the traffic stops it keeps 4 for the stabilisation window, then goes back to 1."""
+    lesson = play("autoscaling")
+    ns = lesson.namespace
+    assert not TrafficFlow.objects.filter(namespace=ns).exists()
+    replicas = [
+        c.object["spec"]["replicas"]
+        for c in Change.objects.filter(kind="Deployment", namespace=ns, name="web").order_by(
+            "revision"
+        )
+    ]
+    steps = [r for i, r in enumerate(replicas) if i == 0 or r != replicas[i - 1]]
+    assert steps == [1, 4, 1], replicas
+    rescales = list(
+        Event.objects.filter(namespace=ns, reason="SuccessfulRescale").order_by("resource_version")
+    )
+    messages = [e.body["message"] for e in rescales]
+    assert messages == [
+        "New size: 4; reason: cpu resource utilization (percentage of request) above target",
+        "New size: 1; reason: All metrics below target",
+    ]
+    # The scale-down came a window (60 s, less at most one 15 s sync) after the traffic stopped.
+    stop = next(
+        i for i, s in enumerate(lesson.steps) if s.type == "act" and s.action == "stopTraffic"
+    )
+    stopped_at = engine.state(lesson.id)["steps"][str(stop + 1)]["since_sim"]
+    state = clock.state()
+    scaled_down_at = simclock.from_datetime(
+        state, dt.datetime.fromisoformat(rescales[1].body["lastTimestamp"])
+    )
+    assert scaled_down_at - stopped_at >= 40, (stopped_at, scaled_down_at)
