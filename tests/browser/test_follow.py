@@ -163,6 +163,13 @@ def test_a_follower_sees_the_presenters_page_and_highlight_live(demo_server, cla
     assert large > small
     student.screenshot(path=str(ARTIFACTS / "follow-projector.png"))
 
+    # The student reads in Chinese (the header's language menu), still following.
+    student.select_option("#language-select", "zh-hans")
+    expect(student.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(student.locator("#classroom-bar .classroom-state")).to_contain_text("正在跟随演示者")
+    assert student.url == f"{base}/lessons/{LESSON}"
+    student.screenshot(path=str(ARTIFACTS / "follow-zh.png"))
+
     # The teacher stops: the student is told.
     teacher.click("#classroom-bar button[type=submit]")
     expect(student.locator("body")).to_have_attribute("data-follow", "ended")
