@@ -17,6 +17,7 @@ from cluster import clock, proxy, simclock, traffic
 from cluster.models import Change, Event, PersistentVolumeClaim, Pod, TrafficFlow
 from cluster.store import read
 from dashboard.lessons import conditions, engine, format
+from dashboard.pages import captions
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -212,3 +213,62 @@ def test_lesson_8_autoscaling(control_plane):
         state, dt.datetime.fromisoformat(rescales[1].body["lastTimestamp"])
     )
     assert scaled_down_at - stopped_at >= 40, (stopped_at, scaled_down_at)
+
+
+def test_lesson_9_control_plane_tour(control_plane):
+    """The change log shows the tour's order: the user's write, then the deployment controller's
+    ReplicaSet, the replicaset controller's Pods, the scheduler's bindings, the kubelet's
+    running Pods and the endpoints controller's addresses, each by the component the lesson
+    highlights for it."""
+    lesson = play("control-plane-tour")
+    ns = lesson.namespace
+    changes = list(Change.objects.filter(namespace=ns).order_by("revision"))
+
+    def first(predicate) -> Change:
+        return next(c for c in changes if predicate(c))
+
+    deployment = first(lambda c: c.kind == "Deployment" and c.type == "ADDED")
+    replicaset = first(lambda c: c.kind == "ReplicaSet" and c.type == "ADDED")
+    pods = [c for c in changes if c.kind == "Pod" and c.type == "ADDED"]
+    bound = [c for c in changes if c.kind == "Pod" and c.actor.endswith("-scheduler")]
+    running = [
+        c
+        for c in changes
+        if c.kind == "Pod" and (c.object.get("status") or {}).get("phase") == "Running"
+    ]
+    endpoints = first(
+        lambda c: (
+            c.kind == "Endpoints"
+            and c.name == "hello"
+            and any(s.get("addresses") for s in c.object.get("subsets") or [])
+        )
+    )
+    assert deployment.actor == ACTOR
+    assert captions.component_of(deployment.actor) == captions.API_SERVER
+    assert replicaset.actor == "deployment-controller"
+    assert {c.actor for c in pods} == {"replicaset-controller"} and len(pods) == 2
+    assert all(not c.object["spec"].get("nodeName") for c in pods)
+    assert {c.object["spec"]["nodeName"] for c in bound} == {"lesson9-a"}
+    assert {captions.component_of(c.actor) for c in running} == {captions.KUBELET}
+    assert captions.component_of(endpoints.actor) == captions.CONTROLLER_MANAGER
+    assert (
+        deployment.revision
+        < replicaset.revision
+        < min(c.revision for c in pods)
+        < min(c.revision for c in bound)
+        < min(c.revision for c in running)
+        < endpoints.revision
+    )
+    # The steps highlight the component whose events they wait for.
+    highlighted = {
+        s.params["reason"]: s.highlight.as_dict().get("component")
+        for s in lesson.steps
+        if s.type == "wait" and s.condition == "event"
+    }
+    assert highlighted == {
+        "ScalingReplicaSet": captions.CONTROLLER_MANAGER,
+        "SuccessfulCreate": captions.CONTROLLER_MANAGER,
+        "Scheduled": captions.SCHEDULER,
+    }
+    [requests] = results(lesson, "sendRequest")
+    assert len({line.rsplit(" ", 1)[-1] for line in requests}) == 2
