@@ -241,9 +241,13 @@ def compile_catalog(app: str) -> Path:
 
 
 def mo_entries(data: bytes) -> dict:
-    """A compiled catalog's translations, as Python's gettext reads them."""
+    """A compiled catalog's translations, as Python's gettext reads them, and its plural rule.
+    The rest of the header is left out: it names the Babel version that compiled it."""
     translations = gettext_module.GNUTranslations(io.BytesIO(data))
-    return dict(translations._catalog)  # noqa: SLF001 - the parsed catalog itself
+    entries = dict(translations._catalog)  # noqa: SLF001 - the parsed catalog itself
+    entries.pop("", None)
+    entries[("plural rule", 0)] = translations.plural(1), translations.plural(2)
+    return entries
 
 
 def stale_catalogs(apps: Iterable[str] = SOURCES) -> list[str]:
