@@ -5,24 +5,20 @@ sends a fresh render of the page's live region unless nothing was written since 
 rendered (``since``, the revision the page carries in its websocket URL). So a change is never
 lost between the page's HTTP render and its subscription, and a reconnecting page heals.
 
-Then it coalesces: notices arriving within ``WINDOW_SECONDS`` of the first are rendered
-together, each stale fragment once, and sent as one websocket message of HTML whose elements'
-ids match the page's; htmx's ws extension swaps them in out of band. Renders of one consumer
-never overlap (notices arriving during a render wait for the next one). The clock's readout is
-re-sent every second while it moves, its controls when the speed or pause state changes (the
-clock is shared state, not a store write, so it is polled rather than notified).
-
-Rendering is per consumer: a hundred pages on the same view and namespace render the same
-fragments a hundred times. Rendering once per (view, namespace) and sending the HTML to a
-group of its own is the next optimisation (see ``docs/dashboard.md``).
+Pages that show the same thing (same view, query and language) in one Daphne process share
+one renderer (``dashboard.renderers``): it is what joins the groups and hears the notices; it
+coalesces those arriving within a short window, renders each stale fragment once, and hands the
+same websocket message of HTML, whose elements' ids match the page's, to every page of its key;
+htmx's ws extension swaps them in out of band. The clock's readout is re-sent every second while
+it moves, its controls when the speed or pause state changes (the clock is shared state, not a
+store write, so it is polled rather than notified), again once per renderer.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -34,12 +30,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from dashboard import broadcast
+from dashboard import broadcast, renderers
 from dashboard.pages import (
     architecture,
     chrome,
     config,
     events,
+    lessons,
     listing,
     networking,
     palette,
@@ -48,10 +45,8 @@ from dashboard.pages import (
 
 logger = logging.getLogger(__name__)
 
-WINDOW_SECONDS = 0.1
-CLOCK_SECONDS = 1.0
-# channels-redis forgets group members after a day (group_expiry): re-join well before.
-REJOIN_SECONDS = 3600.0
+# The renderers' coalescing window (``dashboard.renderers``).
+WINDOW_SECONDS = renderers.WINDOW_SECONDS
 
 
 def query_of(scope: Mapping[str, Any]) -> dict[str, str]:
@@ -92,48 +87,79 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """What to send every second besides the clock, and the state to compare next time."""
         return "", None
 
+    def render_key(self, query: Mapping[str, str]) -> Hashable:
+        """What the page shows: pages with equal keys (and language) share one renderer."""
+        raise NotImplementedError
+
+    def render_batch(
+        self, query: Mapping[str, str], messages: list[dict[str, Any]], cache: dict[str, Any]
+    ) -> str:
+        """``render_update``, given the renderer's ``cache`` (kept between its batches)."""
+        return self.render_update(query, messages)
+
+    def render_spec(self) -> renderers.Spec:
+        """The renderer this page shares with the others of its key. Its functions must not
+        depend on this consumer beyond the query (the renderer outlives the first page)."""
+        query = dict(self.query)
+
+        def update(messages: list[dict[str, Any]], cache: dict[str, Any]) -> str:
+            return self.render_batch(query, messages, cache)
+
+        def tick(previous: Any) -> tuple[str, Any]:
+            return self.render_tick(query, previous)
+
+        return renderers.Spec(
+            key=(type(self).__name__, self.render_key(query), self.language),
+            groups=tuple(self.page_groups(query)) if self.channel_layer is not None else (),
+            language=self.language,
+            update=update,
+            tick=tick,
+            clock=render_clock,
+        )
+
     async def connect(self) -> None:
         self.query = query_of(self.scope)
         self.language = language_of(self.query)
-        self.joined: list[str] = []
-        self.pending: list[dict[str, Any]] = []
-        self.wake = asyncio.Event()
-        self.tasks: list[asyncio.Task] = []
-        await self._join()
+        self.renderer: renderers.Renderer | None = None
+        self.ready = False
+        self.held: list[str] = []
+        self.fresh_from = float("inf")  # nothing before the page's fresh region starts
+        # Subscribe first (the renderer is in the groups when this returns), then render.
+        self.renderer = await renderers.join(self.render_spec(), self.channel_layer, self)
         await self.accept()
         since = self.query.get("since", "")
+        self.fresh_from = time.monotonic()
         html = await self._render(
             self.render_initial, self.query, int(since) if since.isdigit() else 0
         )
         if html:
             await self.send(text_data=html)
-        self.tasks = [
-            asyncio.create_task(self._stream()),
-            asyncio.create_task(self._clock()),
-            asyncio.create_task(self._rejoin()),
-        ]
+        while self.held:  # renders that ended while the region was being rendered, in order
+            await self.send(text_data=self.held.pop(0))
+        self.ready = True
+        self.renderer.refresh_ticks()  # the clock (and the page's tick) whole, at once
 
     async def disconnect(self, code: int) -> None:
-        for task in getattr(self, "tasks", []):
-            task.cancel()
-        for task in getattr(self, "tasks", []):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.channel_layer is not None:
-            for group in getattr(self, "joined", []):
-                await self.channel_layer.group_discard(group, self.channel_name)
+        renderer = getattr(self, "renderer", None)
+        if renderer is not None:
+            self.renderer = None
+            await renderers.leave(renderer, self)
+
+    async def deliver(self, html: str, started: float) -> None:
+        """From the renderer: HTML rendered at ``started`` or later (a page shows nothing
+        older than its fresh region; what comes while that region is rendered waits)."""
+        if started < self.fresh_from:
+            return
+        if not self.ready:
+            self.held.append(html)
+            return
+        await self.send(text_data=html)
 
     async def cluster_changed(self, event: dict[str, Any]) -> None:
-        """A ``cluster.changed`` message from a group: render it with the rest of the window."""
-        self.pending.append(event)
-        self.wake.set()
-
-    async def _join(self) -> None:
-        if self.channel_layer is None:
-            return
-        self.joined = self.page_groups(self.query)
-        for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        """A ``cluster.changed`` message sent to this page's own channel: its renderer renders
+        it (notices normally reach the renderer directly)."""
+        if self.renderer is not None:
+            self.renderer.notice(event)
 
     async def _render(self, fn: Callable[..., str], *args: Any) -> str:
         def render() -> str:
@@ -142,44 +168,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
         return await database_sync_to_async(render, thread_sensitive=False)()
 
-    async def _stream(self) -> None:
-        while True:
-            await self.wake.wait()
-            await asyncio.sleep(WINDOW_SECONDS)
-            self.wake.clear()
-            messages, self.pending = self.pending, []
-            try:
-                html = await self._render(self.render_update, self.query, messages)
-            except Exception:
-                logger.exception("live stream: rendering an update failed")
-                continue
-            if html:
-                await self.send(text_data=html)
 
-    async def _clock(self) -> None:
-        previous: chrome.ClockView | None = None
-        ticked: Any = None
-        while True:
-            try:
-                view = await database_sync_to_async(chrome.clock_view, thread_sensitive=False)()
-                html = await self._render(clock_fragments, view, previous)
-                previous = view
-                if html:
-                    await self.send(text_data=html)
-            except Exception:
-                logger.exception("live stream: rendering the clock failed")
-            try:
-                html, ticked = await self._render(self.render_tick, self.query, ticked)
-                if html:
-                    await self.send(text_data=html)
-            except Exception:
-                logger.exception("live stream: rendering the page's tick failed")
-            await asyncio.sleep(CLOCK_SECONDS)
-
-    async def _rejoin(self) -> None:
-        while True:
-            await asyncio.sleep(REJOIN_SECONDS)
-            await self._join()
+def render_clock(previous: chrome.ClockView | None) -> tuple[str, chrome.ClockView]:
+    """The clock's fragments that moved since ``previous``, and the view to compare next."""
+    view = chrome.clock_view()
+    return clock_fragments(view, previous), view
 
 
 @dataclass(frozen=True)
@@ -193,6 +186,8 @@ class LivePage:
     render_update: Callable[[Any, list[dict[str, Any]]], str]
     tick: Callable[[Any, Any], tuple[str, Any]] | None = None
     read: tuple[str, str] | None = None  # list permission the page needs (listing.may_view)
+    # render_update takes the renderer's ``cache=`` (what stays between batches)
+    cached: bool = False
 
 
 PAGES: dict[str, LivePage] = {
@@ -201,6 +196,7 @@ PAGES: dict[str, LivePage] = {
         architecture.render_region,
         architecture.render_update,
         palette.architecture_tick,  # a component stopped or started in the failure palette
+        cached=True,
     ),
     "palette": LivePage(palette.Focus.from_query, palette.render_region, palette.render_update),
     "workloads": LivePage(
@@ -225,6 +221,11 @@ PAGES: dict[str, LivePage] = {
         events.render_update,
         events.render_tick,
         events.READ,
+    ),
+    # The lesson player: the Architecture region in the lesson's namespace, and its panel,
+    # polled and re-sent every second when the lesson moved (dashboard.pages.lessons).
+    "lesson": LivePage(
+        lessons.Focus.from_query, lessons.render_region, lessons.render_update, lessons.render_tick
     ),
 }
 
@@ -268,8 +269,18 @@ class PageConsumer(LiveConsumer):
             return ""
         return self.page.render_region(self.page.focus(query))
 
+    def render_key(self, query: Mapping[str, str]) -> Hashable:
+        return (self.view_name, repr(self.page.focus(query)))
+
     def render_update(self, query: Mapping[str, str], messages: list[dict[str, Any]]) -> str:
         return self.page.render_update(self.page.focus(query), messages)
+
+    def render_batch(
+        self, query: Mapping[str, str], messages: list[dict[str, Any]], cache: dict[str, Any]
+    ) -> str:
+        if self.page.cached:
+            return self.page.render_update(self.page.focus(query), messages, cache=cache)
+        return self.render_update(query, messages)
 
     def render_tick(self, query: Mapping[str, str], previous: Any) -> tuple[str, Any]:
         if self.page.tick is None:

@@ -1,9 +1,9 @@
 """The live stream of an Object detail page: ``/ws/objects?kind=&namespace=&name=&since=``.
 
-A small subclass of :class:`dashboard.consumers.LiveConsumer`: it joins the object's groups
-(``detail.groups_for``), sends a fresh region when anything was written since the page was
-rendered, and re-renders the region when a batch of changes touches the object or what the
-page shows around it (``detail.touches``). An unknown kind or a missing name is refused (close
+A small subclass of :class:`dashboard.consumers.LiveConsumer`: its renderer (shared by the pages
+of the same object in this process) joins the object's groups (``detail.groups_for``); the page
+gets a fresh region when anything was written since it was rendered, and the region again when
+a batch of changes touches the object or what the page shows around it (``detail.touches``). An unknown kind or a missing name is refused (close
 code 4404), and so is a user who may not read the object (4403, ``detail.may_view``); without
 a kind at all (the Apply page) only the clock is streamed. Renders are done as nobody in
 particular: a Secret's values stay masked (a page showing them does not connect).
@@ -11,7 +11,7 @@ particular: a Secret's values stay masked (a page showing them does not connect)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -40,6 +40,10 @@ class ObjectConsumer(LiveConsumer):
                 await self.close(code=4403)
                 return
         await super().connect()
+
+    def render_key(self, query: Mapping[str, str]) -> Hashable:
+        target = self.target
+        return (target.kind.kind, target.namespace, target.name) if target else None
 
     def page_groups(self, query: Mapping[str, str]) -> list[str]:
         return detail.groups_for(self.target) if self.target else []

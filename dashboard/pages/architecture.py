@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -53,6 +54,8 @@ NODES_PER_PAGE = 40
 POD_TILES = 12
 POD_TILES_OPEN = 250
 QUEUE_SHOWN = 8
+# A live renderer reads its nodes' figures whole again after this many seconds.
+FACTS_SECONDS = 30.0
 # How far back in the change log the captions of a freshly rendered page look.
 RECENT_CHANGES = 300
 # Time travel's replay speeds, in changes a second (``?speed=``).
@@ -523,23 +526,67 @@ class ZoneSummary:
     memory: Bar
 
 
+@dataclass
+class NodeFacts:
+    """Per node, what the zone summaries add up: its zone, its row (Ready, cordoned, cpu and
+    memory allocatable), the requests on it (every namespace) and its pods in ``namespace`` by
+    state. Read for the whole cluster (three grouped queries, no thousand-name IN lists), then,
+    in a live renderer's cache, refreshed only for the nodes a batch touched (``refresh``), so
+    that redrawing one zone's line costs that batch's nodes, not the cluster."""
+
+    namespace: str
+    zone_of: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, tuple[str, bool, int, int]] = field(default_factory=dict)
+    usage: dict[str, Usage] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    read_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def read(cls, namespace: str) -> NodeFacts:
+        facts = cls(namespace)
+        facts._read(None)
+        return facts
+
+    def refresh(self, names: Iterable[str]) -> None:
+        """Read ``names`` again (a node that is gone is forgotten)."""
+        names = sorted(set(names))
+        if not names:
+            return
+        for name in names:
+            self.zone_of.pop(name, None)
+            self.rows.pop(name, None)
+            self.usage.pop(name, None)
+            self.counts.pop(name, None)
+        self._read(names)
+
+    def _read(self, names: list[str] | None) -> None:
+        zone = Cast(KeyTextTransform(ZONE_LABEL, "labels"), CharField())
+        rows = Node.objects.annotate(z=zone)
+        if names is not None:
+            rows = rows.filter(name__in=names)
+        for name, z, ready, cordoned, cpu, memory in rows.values_list(
+            "name", "z", "ready", "unschedulable", "cpu_allocatable", "memory_allocatable"
+        ):
+            self.zone_of[name] = z or ""
+            self.rows[name] = (ready, bool(cordoned), cpu, memory)
+        self.usage.update(_usage(names))
+        self.counts.update(_state_counts(self.namespace, names))
+
+
 def zone_summaries(
-    zone_of: Mapping[str, str], zones: Iterable[str], focus: Focus
+    zone_of: Mapping[str, str], zones: Iterable[str], focus: Focus, facts: NodeFacts | None = None
 ) -> dict[str, ZoneSummary]:
     """Per zone in ``zones``: node readiness, pods by (coarse) state, cpu and memory requested.
 
     ``zone_of`` (node name → zone) decides membership, so a node that joins meanwhile cannot
-    make the summaries disagree with the layout; every wanted zone gets a summary.
+    make the summaries disagree with the layout; every wanted zone gets a summary. ``facts``:
+    the nodes' figures already read (else read now, for the whole cluster).
     """
+    if facts is None or facts.namespace != focus.namespace:
+        facts = NodeFacts.read(focus.namespace)
     summaries = {z: ZoneSummary(z, 0, 0, 0, 0, 0, [], Bar(0, 0), Bar(0, 0)) for z in zones}
-    # Grouped queries over the whole cluster: cheap (one row per node and state), and no
-    # thousand-name IN lists.
-    usage = _usage()
-    counts = _state_counts(focus.namespace)
     totals: dict[str, dict[str, int]] = {z: {} for z in summaries}
-    for name, ready, cordoned, cpu, memory in Node.objects.values_list(
-        "name", "ready", "unschedulable", "cpu_allocatable", "memory_allocatable"
-    ):
+    for name, (ready, cordoned, cpu, memory) in facts.rows.items():
         z = zone_of.get(name)
         if z not in summaries:
             continue
@@ -548,13 +595,13 @@ def zone_summaries(
         summary.ready += ready == "True"
         summary.not_ready += ready == "False"
         summary.unknown += ready not in ("True", "False")
-        summary.cordoned += bool(cordoned)
-        used = usage.get(name, Usage())
+        summary.cordoned += cordoned
+        used = facts.usage.get(name, Usage())
         summary.cpu = Bar(summary.cpu.requested + used.cpu, summary.cpu.allocatable + cpu)
         summary.memory = Bar(
             summary.memory.requested + used.memory, summary.memory.allocatable + memory
         )
-        for key, n in counts.get(name, {}).items():
+        for key, n in facts.counts.get(name, {}).items():
             totals[z][key] = totals[z].get(key, 0) + n
     for z, summary in summaries.items():
         summary.counts = state_counts(totals[z])
@@ -765,10 +812,18 @@ def render_region(focus: Focus) -> str:
     return _fragment("region", region_context(focus))
 
 
-def render_update(focus: Focus, messages: Sequence[Mapping[str, Any]]) -> str:
-    """The fragments a batch of received messages makes stale, concatenated ("" for none)."""
+def render_update(
+    focus: Focus, messages: Sequence[Mapping[str, Any]], cache: dict[str, Any] | None = None
+) -> str:
+    """The fragments a batch of received messages makes stale, concatenated ("" for none).
+
+    ``cache``: a live renderer's, kept between its batches (``dashboard.renderers``): the
+    nodes' figures (``NodeFacts``) are kept there and refreshed for the nodes each batch
+    touched, and read whole again after ``FACTS_SECONDS`` or a node added or deleted."""
     notices, nodes, revision, overflow = broadcast.decode(messages)
     if overflow:
+        if cache is not None:
+            cache.clear()
         return render_region(focus)
     update = plan_update(focus, notices, nodes)
     parts: list[str] = []
@@ -781,20 +836,38 @@ def render_update(focus: Focus, messages: Sequence[Mapping[str, Any]]) -> str:
         queue = scheduling_queue(focus.namespace, update.arrived)
         parts.append(_fragment("queue", {**base, "queue": queue}))
     if update.structure:
+        if cache is not None:
+            cache.pop("facts", None)
         parts.append(_fragment("nodes", {**base, "zones": zone_views(focus, update)}))
     elif update.nodes:
-        parts.extend(_node_fragments(focus, update))
+        parts.extend(_node_fragments(focus, update, _facts(focus, update, cache)))
     return "".join(parts)
 
 
-def _node_fragments(focus: Focus, update: Update) -> list[str]:
-    zone_of = _zone_of_every_node()
+def _facts(focus: Focus, update: Update, cache: dict[str, Any] | None) -> NodeFacts:
+    """The nodes' figures as of now: the cache's, refreshed for the batch's nodes, or read."""
+    facts = cache.get("facts") if cache is not None else None
+    if (
+        not isinstance(facts, NodeFacts)
+        or facts.namespace != focus.namespace
+        or time.monotonic() - facts.read_at > FACTS_SECONDS
+    ):
+        facts = NodeFacts.read(focus.namespace)
+    else:
+        facts.refresh(update.nodes)
+    if cache is not None:
+        cache["facts"] = facts
+    return facts
+
+
+def _node_fragments(focus: Focus, update: Update, facts: NodeFacts) -> list[str]:
+    zone_of = facts.zone_of
     layouts = plan_layout(zone_of, focus)
     shown = {name for layout in layouts for name in layout.shown}
     changed = [n for n in sorted(update.nodes) if n in zone_of]
     zones = {zone_of[n] for n in changed}
     parts = []
-    summaries = zone_summaries(zone_of, zones, focus)
+    summaries = zone_summaries(zone_of, zones, focus, facts)
     for zone in sorted(zones, key=zone_sort_key):
         context = {"focus": focus, "summary": summaries[zone], "zone_id": zone_dom_id(zone)}
         parts.append(_fragment("zone-summary", context))
