@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 
 from cluster import clock
-from cluster.models import Event, Pod, SchedulingDecision
+from cluster.models import Event, Node, Pod, SchedulingDecision
 from cluster.scheduler.runner import schedule_pending
 from cluster.store import read, write
 from tests.builders import node, pod
@@ -179,3 +179,65 @@ def test_a_pod_bound_or_deleted_during_the_cycle_is_skipped(cluster, monkeypatch
     scheduled = Event.objects.filter(reason="Scheduled", source_component="default-scheduler")
     assert [e.involved_name for e in scheduled] == ["free"]
     assert read.get("pods", "default", "taken")["spec"]["nodeName"] == "worker-1"
+
+
+def cache_view() -> tuple[set[str], dict[tuple[str, str], tuple]]:
+    from cluster.scheduler import runner
+
+    bound = {
+        key: (info.node_name, info.cpu, info.memory) for key, info in runner._cache.bound.items()
+    }
+    return set(runner._cache.nodes), bound
+
+
+def fresh_view() -> tuple[set[str], dict[tuple[str, str], tuple]]:
+    from cluster.scheduler import runner
+
+    fresh = runner._Cache()
+    fresh.reload(read.current_revision())
+    bound = {key: (info.node_name, info.cpu, info.memory) for key, info in fresh.bound.items()}
+    return set(fresh.nodes), bound
+
+
+def test_the_scheduler_cache_follows_the_change_log(cluster):
+    """Between cycles the cache takes the committed changes; it always equals a fresh read."""
+    from cluster.scheduler import runner
+
+    runner.snapshot()
+    assert runner._cache.revision == read.current_revision()
+    for i in range(3):
+        write.create(pod(f"p-{i}", cpu="200m"))
+    schedule_pending()  # binds the three: the cache learns them from the log next time
+    write.delete("Pod", "default", "p-0", grace_period_seconds=0)  # gone
+    write.mutate(  # finished: no longer counts on its node
+        "Pod",
+        "default",
+        "p-1",
+        lambda p: {**p, "status": {"phase": "Succeeded"}},
+        subresource="status",
+    )
+    write.create(node("worker-9", cpu="2"))
+    write.delete("Node", "", "worker-3")
+    revision_before = runner._cache.revision
+    runner.snapshot()
+
+    assert runner._cache.revision > revision_before  # caught up, not reloaded from scratch
+    assert cache_view() == fresh_view()
+    nodes, bound = cache_view()
+    assert "worker-9" in nodes and "worker-3" not in nodes
+    assert set(bound) == {("default", "p-2")}
+
+
+def test_a_flushed_change_log_makes_the_cache_read_everything_again(cluster):
+    from cluster.models import Change
+    from cluster.scheduler import runner
+
+    runner.snapshot()
+    # A flushed and refilled database: the log the cache knew is gone, and a row vanished
+    # without a change of its own (only a fresh read can know).
+    Change.objects.all().delete()
+    Node.objects.filter(name="worker-1").delete()
+    write.create(node("worker-9", cpu="2"))
+    runner.snapshot()
+    assert cache_view() == fresh_view()
+    assert "worker-9" in cache_view()[0] and "worker-1" not in cache_view()[0]

@@ -21,6 +21,7 @@ from django.db import transaction
 
 from cluster import clock
 from cluster.models import (
+    Change,
     Node,
     PersistentVolumeClaim,
     Pod,
@@ -65,24 +66,96 @@ def pending_pods(limit: int) -> list[dict[str, Any]]:
     return [p for p in pods if (p["spec"].get("schedulerName") or SCHEDULER_NAME) == SCHEDULER_NAME]
 
 
-def snapshot() -> Snapshot:
-    """Every node, and every non-terminal pod bound to one (only the fields the plugins read)."""
-    node_kind = kinds.by_kind("Node")
-    nodes = [to_dict(row, node_kind, copy_content=False) for row in Node.objects.all()]
-    bound = (
-        Pod.objects.exclude(node_name="")
-        .exclude(phase__in=["Succeeded", "Failed"])
-        .values_list("namespace", "name", "node_name", "spec", "phase")
-    )
-    pods = [
-        {
-            "metadata": {"namespace": ns, "name": name},
-            "spec": {**(spec or {}), "nodeName": node},
-            "status": {"phase": phase},
+@dataclass
+class _Cache:
+    """The scheduler's view of the nodes and the pods bound to them, kept between cycles.
+
+    kube-scheduler keeps such a cache, fed by its informers; here the change log feeds it. A
+    cycle applies the Pod and Node changes committed since the last one (each change carries
+    the whole object, applied in revision order, so the result is the current state) instead
+    of reading and parsing every bound pod again: with 10,000 bound pods that is most of a
+    cycle. ``marker`` is the uid of the change at ``revision``: if that row is gone (the log
+    was compacted, or the database flushed and refilled), everything is read afresh.
+    """
+
+    revision: int = 0
+    marker: str = ""
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bound: dict[tuple[str, str], PodInfo] = field(default_factory=dict)
+
+    def still_valid(self, current: int) -> bool:
+        if not self.revision or self.revision > current:
+            return False
+        return Change.objects.filter(revision=self.revision, uid=self.marker).exists()
+
+    def reload(self, current: int) -> None:
+        node_kind = kinds.by_kind("Node")
+        self.nodes = {
+            row.name: to_dict(row, node_kind, copy_content=False) for row in Node.objects.all()
         }
-        for ns, name, node, spec, phase in bound
-    ]
-    return Snapshot.from_objects(nodes, pods)
+        rows = (
+            Pod.objects.exclude(node_name="")
+            .exclude(phase__in=TERMINAL)
+            .values_list("namespace", "name", "node_name", "spec", "phase")
+        )
+        self.bound = {
+            (ns, name): PodInfo.from_pod(
+                {
+                    "metadata": {"namespace": ns, "name": name},
+                    "spec": {**(spec or {}), "nodeName": node},
+                    "status": {"phase": phase},
+                }
+            )
+            for ns, name, node, spec, phase in rows
+        }
+        self._mark(current)
+
+    def catch_up(self, current: int) -> None:
+        changes = (
+            Change.objects.filter(
+                revision__gt=self.revision, revision__lte=current, kind__in=("Pod", "Node")
+            )
+            .order_by("revision")
+            .values_list("kind", "type", "object")
+        )
+        for kind, change_type, obj in changes.iterator():
+            meta = obj.get("metadata") or {}
+            if kind == "Node":
+                if change_type == Change.Type.DELETED:
+                    self.nodes.pop(meta.get("name", ""), None)
+                else:
+                    self.nodes[meta.get("name", "")] = obj
+                continue
+            key = (meta.get("namespace", ""), meta.get("name", ""))
+            spec, status = obj.get("spec") or {}, obj.get("status") or {}
+            if (
+                change_type == Change.Type.DELETED
+                or not spec.get("nodeName")
+                or status.get("phase") in TERMINAL
+            ):
+                self.bound.pop(key, None)
+            else:
+                self.bound[key] = PodInfo.from_pod(obj)
+        self._mark(current)
+
+    def _mark(self, current: int) -> None:
+        marker = Change.objects.filter(revision=current).values_list("uid", flat=True).first()
+        self.revision, self.marker = (current, str(marker)) if marker else (0, "")
+
+
+TERMINAL = ("Succeeded", "Failed")
+_cache = _Cache()
+
+
+def snapshot() -> Snapshot:
+    """Every node, and every non-terminal pod bound to one (only the fields the plugins read),
+    from the scheduler's cache brought up to the current revision."""
+    current = read.current_revision()
+    if _cache.still_valid(current):
+        _cache.catch_up(current)
+    else:
+        _cache.reload(current)
+    return Snapshot.from_objects(list(_cache.nodes.values()), list(_cache.bound.values()))
 
 
 def schedule_pending(limit: int = 5000) -> RunStats:
