@@ -100,14 +100,17 @@ def running_work(
 
 
 def _component_reference(component: str) -> dict[str, str]:
-    """What the component's events are about: its leader-election Lease in kube-system, as a
-    real kube-scheduler's and kube-controller-manager's ``LeaderElection`` events are."""
-    return {
-        "apiVersion": "coordination.k8s.io/v1",
-        "kind": "Lease",
-        "namespace": "kube-system",
-        "name": component,
-    }
+    """What the component's events are about: the ``kube-system`` Namespace, where the control
+    plane's components live (a real cluster would name the component's leader-election Lease,
+    a kind Kubarium does not serve). As for any cluster-scoped object, the Event itself lives in
+    ``default``; its message names the component."""
+    from cluster.store import read
+    from cluster.store.errors import NotFound
+
+    try:
+        return events.involved_object(read.get("Namespace", "", "kube-system"))
+    except NotFound:
+        return {"apiVersion": "v1", "kind": "Namespace", "name": "kube-system"}
 
 
 def stop(component: str, *, actor: str) -> bool:

@@ -24,15 +24,16 @@ def test_a_stopped_component_is_remembered_with_who_stopped_it():
 
 
 def test_stopping_and_starting_leave_events_naming_the_user():
-    """Each switch leaves an Event about the component's Lease in kube-system naming the user."""
+    """Each switch leaves an Event about the kube-system Namespace naming the component and
+    the user."""
     faults.stop(faults.CONTROLLER_MANAGER, actor="dashboard:alice")
     faults.start(faults.CONTROLLER_MANAGER, actor="dashboard:carol")
-    events = {e.reason: e for e in Event.objects.filter(namespace="kube-system")}
+    events = {e.reason: e for e in Event.objects.filter(involved_name="kube-system")}
     stopped = events[faults.REASON_STOPPED]
     assert stopped.body["message"] == "kube-controller-manager was stopped by dashboard:alice"
     assert stopped.body["type"] == "Warning"
-    assert stopped.body["involvedObject"]["kind"] == "Lease"
-    assert stopped.body["involvedObject"]["name"] == "kube-controller-manager"
+    assert stopped.body["involvedObject"]["kind"] == "Namespace"
+    assert stopped.body["involvedObject"]["name"] == "kube-system"
     assert "dashboard:carol" in events[faults.REASON_STARTED].body["message"]
 
 

@@ -349,3 +349,16 @@ def test_the_palette_region_renders_for_the_stream(alice):
     assert html.lstrip().startswith('<div id="region"')
     assert 'value="cordon:worker-1"' in html
     assert "Nodes Ready" in html
+
+
+def test_the_events_of_the_palette_show_on_the_events_page_and_the_object(alice):
+    """Its Events read as Kubernetes data everywhere Events are shown."""
+    break_(alice, what="component", component=faults.SCHEDULER)
+    break_(alice, what="cordon", node="worker-2")
+    events_page = alice.get("/events").content.decode()
+    assert "kube-scheduler was stopped by dashboard:alice" in events_page
+    assert "Node worker-2 cordoned by dashboard:alice (failure palette)" in events_page
+    system = alice.get("/objects/namespaces/kube-system").content.decode()
+    assert "kube-scheduler was stopped by dashboard:alice" in system
+    node_page = alice.get("/objects/nodes/worker-2").content.decode()
+    assert palette.REASON_INJECTED in node_page

@@ -225,8 +225,8 @@ def stopped_at(revision: int) -> set[str]:
             Change.objects.filter(
                 revision__lte=revision,
                 kind="Event",
-                namespace="kube-system",
-                name__startswith=component + ".",
+                object__reason__in=[faults.REASON_STOPPED, faults.REASON_STARTED],
+                object__message__startswith=component + " was ",
             )
             .order_by("-revision")
             .values_list("object", flat=True)
