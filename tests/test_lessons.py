@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.models import Deployment, Node, Pod
-from dashboard.lessons import engine
+from cluster.models import Change, Deployment, Event, Node, Pod
+from cluster.store import read
+from dashboard.lessons import engine, format
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -25,8 +26,14 @@ def settle(control_plane, transactional_db):
     control_plane.quiesce()
 
 
+def lesson_file(lesson_id: str) -> engine.Lesson:
+    """The lesson read from its own file (a broken file of another lesson does not stop it)."""
+    (path,) = engine.DIRECTORY.glob(f"[0-9][0-9]-{lesson_id}.yaml")
+    return format.load(path)
+
+
 def play(lesson_id: str) -> engine.Lesson:
-    lesson = engine.get(lesson_id)
+    lesson = lesson_file(lesson_id)
     final = engine.run(lesson, actor=ACTOR, speed=SPEED, timeout=600.0)
     assert final["phase"] == "finished"
     statuses = {
@@ -61,5 +68,61 @@ def test_lesson_1_nodes_and_pods(control_plane):
     services.wait_for(
         lambda: engine.poll(lesson, actor=ACTOR)["phase"] == "running", timeout=120, interval=0.3
     )
-    assert engine.current_step(lesson.id)["step"] == 1
+    assert engine.state(lesson.id)["step"] == 0
     assert not Deployment.objects.filter(namespace=ns).exists()
+
+
+def test_lesson_2_deployments_heal(control_plane):
+    lesson = play("deployments-heal")
+    ns = lesson.namespace
+    live = Pod.objects.filter(namespace=ns, deletion_timestamp__isnull=True, ready=True)
+    assert live.count() == 6
+    # The replacements of lesson2-a's Pods run elsewhere; nothing new went to the stopped node.
+    evicted = Event.objects.filter(namespace=ns, reason="TaintManagerEviction")
+    assert evicted.exists()
+    assert {e.involved_name for e in evicted}.isdisjoint(set(live.values_list("name", flat=True)))
+    assert Node.objects.get(name="lesson2-a").ready == "True"
+
+
+def test_lesson_3_rolling_update(control_plane):
+    lesson = play("rolling-update")
+    ns = lesson.namespace
+    web = Deployment.objects.get(namespace=ns, name="web")
+    assert web.annotations["deployment.kubernetes.io/revision"] == "4"
+    live = Pod.objects.filter(namespace=ns, deletion_timestamp__isnull=True)
+    assert sorted(live.values_list("image", "ready")) == [("nginx:1.28", True)] * 4
+    # The bad image stalled the rollout: pulls failed and the deadline passed, in the log.
+    reasons = set(Event.objects.filter(namespace=ns).values_list("reason", flat=True))
+    assert {"Failed", "BackOff"} & reasons
+    assert _deadline_in_log(ns)
+
+
+def _deadline_in_log(ns: str) -> bool:
+    for change in Change.objects.filter(namespace=ns, kind="Deployment"):
+        for condition in change.object.get("status", {}).get("conditions") or []:
+            if condition.get("reason") == "ProgressDeadlineExceeded":
+                return True
+    return False
+
+
+def test_lesson_4_services(control_plane):
+    lesson = play("services")
+    ns = lesson.namespace
+    state = engine.state(lesson.id)
+    sent = [
+        state["steps"][str(i)]["results"]
+        for i, step in enumerate(lesson.steps)
+        if step.type == "act" and step.action == "sendRequest"
+    ]
+    assert len(sent) == 2
+    for results in sent:
+        served = [line.split("← ", 1)[1] for line in results]
+        assert all(line.startswith("HTTP 200") for line in results)
+        # Round-robin over the three ready Pods: two requests each; none to the unready one.
+        assert sorted(served.count(name) for name in set(served)) == [2, 2, 2]
+        assert "web-canary" not in served
+    endpoints = read.get("endpoints", ns, "web")
+    not_ready = [
+        a["targetRef"]["name"] for s in endpoints["subsets"] for a in s.get("notReadyAddresses", [])
+    ]
+    assert not_ready == ["web-canary"]

@@ -362,6 +362,7 @@ def _enter(lesson: Lesson, st: dict[str, Any], index: int, actor: str) -> None:
     record = _record(st, index)
     record.clear()
     record["status"] = "done"
+    record["revision"] = _revision()  # before the step writes anything
     try:
         if step.clock is not None:
             _set_clock(step, st.get("speed"))
@@ -379,9 +380,22 @@ def _enter(lesson: Lesson, st: dict[str, Any], index: int, actor: str) -> None:
             status="waiting",
             since_sim=clock.now(),
             since_wall=time.time(),
-            since_revision=_revision(),
+            since_revision=_cause_revision(st, index),
         )
         _check_wait(lesson, st, index)
+
+
+def _cause_revision(st: dict[str, Any], index: int) -> int:
+    """Where a wait's events may start: the revision before the step that caused them, the
+    nearest one before this run of waits (an act's effects may be written, by a fast worker,
+    before the wait after it begins)."""
+    steps = st.get("steps", {})
+    cause = index
+    while cause > 0 and steps.get(str(cause - 1), {}).get("since_revision") is not None:
+        cause -= 1  # an earlier wait of the same run
+    if cause > 0:
+        cause -= 1
+    return steps.get(str(cause), {}).get("revision", 0)
 
 
 def _revision() -> int:

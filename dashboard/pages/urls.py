@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from dashboard import follow
-from dashboard.pages import palette, views
+from dashboard.pages import lessons, palette, views
 
 urlpatterns = [
     path("", views.architecture, name="architecture"),
@@ -27,6 +27,10 @@ urlpatterns = [
     path("follow/stop", follow.follow_stop, name="follow-stop"),
     path("follow/<slug:presentation_id>", follow.follow_start, name="follow"),
     path("projector", follow.projector_switch, name="projector"),
+    # Lessons: the list and the player (dashboard.pages.lessons).
+    path("lessons", lessons.lessons_page, name="lessons"),
+    path("lessons/<slug:lesson_id>", lessons.lesson_page, name="lesson"),
+    path("lessons/<slug:lesson_id>/control", lessons.lesson_control, name="lesson-control"),
     # Object detail pages, their actions, Apply YAML and Add a node.
     path("", include("dashboard.pages.object_urls")),
 ]
