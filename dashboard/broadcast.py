@@ -27,7 +27,9 @@ Groups (names use only letters, digits, hyphens and periods):
   page filtered to one namespace still needs to hear about the others' pods).
 
 A batch with more than ``MAX_NOTICES`` notices for one group is sent as ``overflow``: the
-consumer then re-renders its whole live region instead of fragment by fragment.
+consumer then re-renders its whole live region instead of fragment by fragment. Each message
+also carries ``queued`` and ``sent``, the wall times of the batch's first notice and of its
+send, so that the receiving side can tell where the time goes (``dashboard.renderers``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ GROUP_ALL = "kubarium.changes"
 GROUP_CLUSTER = "kubarium.changes.cluster"
 NAMESPACE_GROUP_PREFIX = "kubarium.changes.ns."
 # How long the sender waits after the first notice for the rest of its commit (and burst).
-LINGER_SECONDS = 0.01
+LINGER_SECONDS = 0.005
 # More notices than this in one message for one group: send "overflow" (re-render everything).
 MAX_NOTICES = 500
 # At most one warning per this many seconds while Redis is unreachable.
@@ -164,6 +166,7 @@ class Publisher:
         self._done = threading.Condition(self._lock)
         self._wake = threading.Event()
         self._pending: list[Notice] = []
+        self._queued = 0.0  # wall time of the first notice of the pending batch
         self._submitted = 0
         self._finished = 0
         self._thread: threading.Thread | None = None
@@ -172,6 +175,8 @@ class Publisher:
     def submit(self, notice: Notice) -> None:
         """Queue one notice (called in the writer's thread: only appends)."""
         with self._lock:
+            if not self._pending:
+                self._queued = time.time()
             self._pending.append(notice)
             self._submitted += 1
             if self._thread is None or not self._thread.is_alive():
@@ -202,9 +207,10 @@ class Publisher:
                 with self._lock:
                     self._wake.clear()
                     batch, self._pending = self._pending, []
+                    queued = self._queued
                 if batch:
                     try:
-                        loop.run_until_complete(self._send(batch))
+                        loop.run_until_complete(self._send(batch, queued))
                     except Exception:  # never let the sender thread die
                         logger.exception("live stream: publishing a batch failed")
                 with self._done:
@@ -213,7 +219,7 @@ class Publisher:
         finally:  # only reached when the interpreter tears the thread down
             loop.close()
 
-    async def _send(self, batch: Sequence[Notice]) -> None:
+    async def _send(self, batch: Sequence[Notice], queued: float = 0.0) -> None:
         from channels.layers import get_channel_layer
 
         layer = get_channel_layer()
@@ -221,7 +227,7 @@ class Publisher:
             return
         for group, message in messages_for(batch).items():
             try:
-                await layer.group_send(group, message)
+                await layer.group_send(group, {**message, "queued": queued, "sent": time.time()})
             except Exception as error:  # Redis down: pages heal when they reconnect
                 now = time.monotonic()
                 if now - self._last_warning > WARN_EVERY_SECONDS:

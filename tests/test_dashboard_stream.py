@@ -132,7 +132,7 @@ class TestArchitectureConsumer:
             text = await receive_page(socket, lambda t: True)
             assert text.count('<article id="node-worker-1"') == 1
             assert '<section id="queue"' in text
-            assert await no_page_message(socket, consumers.WINDOW_SECONDS * 3)
+            assert await no_page_message(socket, 0.3)
             await socket.disconnect()
 
         run(scenario)
