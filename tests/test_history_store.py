@@ -55,6 +55,17 @@ def test_state_at_follows_the_log(revision, expected):
     assert seen == expected
 
 
+def test_advancing_a_state_equals_the_state_later():
+    """The state at A moved through the entries in (A, B] is the state at B, for every A < B."""
+    for a in range(0, 17):
+        for b in range(a, 18):
+            state = state_at(LOG, a)
+            later = sorted((e for e in LOG if a < e.revision <= b), key=lambda e: e.revision)
+            changed = history.advance(state, later)
+            assert state == state_at(LOG, b), (a, b)
+            assert changed == {(e.kind, e.namespace, e.name) for e in later}
+
+
 @pytest.mark.django_db
 def test_objects_at_agrees_with_the_log_at_every_revision():
     """The database's answer equals ``state_at`` over every change-log row, at every revision,

@@ -11,13 +11,14 @@ name), its latest change with ``revision <= R``, unless that change is a deletio
 
 :func:`state_at` is that rule as a pure function over any iterable of log entries (tested with
 tables of cases); :func:`objects_at` asks the database the same question with one query (the
-latest revision per object, then those rows), which is what pages use. The log is never
+latest revision per object, then those rows), which is what pages use; :func:`advance` moves a
+known state forward through the entries after it (a replay's next step). The log is never
 compacted today; :func:`first_revision` is where it starts, should it ever be.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -68,6 +69,33 @@ def state_at(log: Iterable[Entry], revision: int) -> dict[Key, Obj]:
         if seen is None or entry.revision > seen.revision:
             latest[key] = entry
     return {key: entry.object for key, entry in latest.items() if entry.type != "DELETED"}
+
+
+def advance(state: dict[Key, Obj], log: Iterable[Entry]) -> set[Key]:
+    """Move ``state`` (the objects at some revision ``A``, as :func:`state_at` gives them)
+    forward through ``log``, the entries after ``A`` in revision order; returns the keys that
+    changed. ``state_at(log, A)`` advanced by the entries in ``(A, B]`` equals
+    ``state_at(log, B)``: a replay costs the changes it steps over, not the whole cluster."""
+    changed = set()
+    for entry in log:
+        key = (entry.kind, entry.namespace, entry.name)
+        if entry.type == "DELETED":
+            state.pop(key, None)
+        else:
+            state[key] = entry.object
+        changed.add(key)
+    return changed
+
+
+def entries_between(after: int, upto: int, kinds: Sequence[str], limit: int) -> list[LogEntry]:
+    """The log entries of ``kinds`` in ``(after, upto]``, in revision order, at most ``limit + 1``
+    of them (so a caller can tell "more than ``limit``")."""
+    rows = (
+        Change.objects.filter(revision__gt=after, revision__lte=upto, kind__in=list(kinds))
+        .order_by("revision")
+        .values_list("revision", "kind", "namespace", "name", "type", "object", "actor")
+    )
+    return [LogEntry(*row) for row in rows[: limit + 1]]
 
 
 def objects_at(revision: int, kinds: Sequence[str], namespace: str | None = None) -> dict[Key, Obj]:

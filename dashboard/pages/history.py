@@ -16,6 +16,7 @@ present, stops and offers to go back to the live page.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -48,9 +49,70 @@ def replay_step(speed: int) -> tuple[int, int]:
 # --- the past, from the change log --------------------------------------------------------
 
 
+# The indexed columns the page reads, as the store projects them (``cluster.store.kinds``).
+COLUMNS = {
+    "Node": ("ready", "unschedulable", "cpu_allocatable", "memory_allocatable"),
+    "Pod": ("node_name", "phase", "ready", "cpu_request", "memory_request"),
+}
+KINDS = tuple(COLUMNS)
+# A step forward of at most this many changes moves the last state; further, it is read anew.
+ADVANCE_LIMIT = 5000
+
+
 def _projected(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-    """The indexed columns the store would compute for ``obj`` (``cluster.store.kinds``)."""
-    return {column.name: column.value(obj) for column in kinds.by_kind(kind).columns}
+    columns = {c.name: c for c in kinds.by_kind(kind).columns}
+    return {name: columns[name].value(obj) for name in COLUMNS[kind]}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The nodes and pods at one revision with their projected columns. Never changed once
+    built: a newer one is a copy moved forward (``history.advance``)."""
+
+    revision: int
+    objects: dict[history.Key, dict[str, Any]]
+    columns: dict[history.Key, dict[str, Any]]
+    written: dt.datetime | None  # when its revision was written: tells a log started anew
+
+
+def _written(revision: int) -> dt.datetime | None:
+    return Change.objects.filter(pk=revision).values_list("created_at", flat=True).first()
+
+
+_last: Snapshot | None = None
+_last_lock = threading.Lock()
+
+
+def snapshot_at(revision: int) -> Snapshot:
+    """The nodes and pods at ``revision``. The last one built in this process is kept: a
+    replay's next step (a few changes later) moves it forward instead of reading every object
+    of the cluster again."""
+    global _last
+    with _last_lock:
+        last = _last
+    if last is not None and _written(last.revision) != last.written:
+        last = None  # the log was started anew (a fresh database): nothing to build on
+    if last is not None and last.revision == revision:
+        return last
+    entries = None
+    if last is not None and last.revision < revision:
+        entries = history.entries_between(last.revision, revision, KINDS, ADVANCE_LIMIT)
+        if len(entries) > ADVANCE_LIMIT:
+            entries = None
+    if entries is not None and last is not None:
+        objects, columns = dict(last.objects), dict(last.columns)
+        for key in history.advance(objects, entries):
+            if key in objects:
+                columns[key] = _projected(key[0], objects[key])
+            else:
+                columns.pop(key, None)
+    else:
+        objects = history.objects_at(revision, KINDS)
+        columns = {key: _projected(key[0], obj) for key, obj in objects.items()}
+    snapshot = Snapshot(revision, objects, columns, _written(revision))
+    with _last_lock:
+        _last = snapshot
+    return snapshot
 
 
 @dataclass
@@ -64,15 +126,17 @@ class PastCluster:
 
     @classmethod
     def at(cls, revision: int) -> PastCluster:
-        objects = history.objects_at(revision, ("Node", "Pod"))
-        nodes = {name: obj for (kind, _ns, name), obj in objects.items() if kind == "Node"}
-        pods = [obj for (kind, _ns, _n), obj in sorted(objects.items()) if kind == "Pod"]
-        return cls(
-            nodes=nodes,
-            pods=pods,
-            node_columns={name: _projected("Node", n) for name, n in nodes.items()},
-            pod_columns=[_projected("Pod", p) for p in pods],
-        )
+        snapshot = snapshot_at(revision)
+        nodes, node_columns, pods, pod_columns = {}, {}, [], []
+        for key in sorted(snapshot.objects):
+            kind, _ns, name = key
+            if kind == "Node":
+                nodes[name] = snapshot.objects[key]
+                node_columns[name] = snapshot.columns[key]
+            elif kind == "Pod":
+                pods.append(snapshot.objects[key])
+                pod_columns.append(snapshot.columns[key])
+        return cls(nodes=nodes, pods=pods, node_columns=node_columns, pod_columns=pod_columns)
 
     def pods_in(self, namespace: str):
         for pod, columns in zip(self.pods, self.pod_columns, strict=True):
