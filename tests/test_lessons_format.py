@@ -272,3 +272,22 @@ def test_lessons_may_not_share_namespaces_or_nodes(tmp_path):
         "02-again.yaml: namespace: Duplicate value: 'lesson-sample': also used by 01-sample.yaml",
         "02-again.yaml: nodes: Duplicate value: 'sample-a': also a node of 01-sample.yaml",
     ]
+
+
+def test_a_broken_file_does_not_stop_the_other_lessons(tmp_path, monkeypatch):
+    """The list reports the broken file; a good lesson still opens from its own file."""
+    write(tmp_path, GOOD)
+    write(
+        tmp_path,
+        changed(_set("title", _DELETE)) | {"id": "broken"},
+        name="02-broken.yaml",
+    )
+    monkeypatch.setattr(engine, "DIRECTORY", tmp_path)
+    with pytest.raises(format.LessonFormatError) as caught:
+        engine.all_lessons()
+    assert caught.value.problems == ["02-broken.yaml: title: Required value"]
+    assert engine.get("sample").title.en == "Hello"
+    with pytest.raises(format.LessonFormatError):
+        engine.get("broken")
+    with pytest.raises(format.LessonFormatError):
+        engine.get("*")
