@@ -50,6 +50,9 @@ def test_lesson_1_nodes_and_pods(control_plane):
     assert Pod.objects.get(namespace=ns, name="busy").node_name == "lesson1-a"
     assert Pod.objects.get(namespace=ns, name="newcomer").node_name == "lesson1-b"
     assert Pod.objects.get(namespace=ns, name="too-big").node_name == "lesson1-c"
+    # What the narration quotes is what the scheduler said.
+    failed = Event.objects.get(namespace=ns, reason="FailedScheduling", involved_name="too-big")
+    assert failed.body["message"].startswith("0/2 nodes are available: 2 Insufficient cpu.")
     # Every predict step's answer is revealed once the lesson is over.
     state = engine.state(lesson.id)
     for index, step in enumerate(lesson.steps):
