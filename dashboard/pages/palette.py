@@ -795,7 +795,8 @@ def architecture_tick(focus: architecture.Focus, previous: Any) -> tuple[str, An
     if focus.at:
         return "", previous
     down = frozenset(faults.stopped())
-    if previous is None or down == previous:
+    # The first look cannot know what the page was rendered with: a stopped component is sent.
+    if down == (frozenset() if previous is None else previous):
         return "", down
     activities = captions.activities(architecture.recent_notices(focus.namespace))
     from cluster.store.read import current_revision
