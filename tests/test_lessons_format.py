@@ -4,11 +4,14 @@ file, the step and the field."""
 from __future__ import annotations
 
 import copy
+import io
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from dashboard.lessons import engine, format
 
@@ -291,3 +294,13 @@ def test_a_broken_file_does_not_stop_the_other_lessons(tmp_path, monkeypatch):
         engine.get("broken")
     with pytest.raises(format.LessonFormatError):
         engine.get("*")
+
+
+def test_the_lesson_command_lists_the_lessons():
+    out = io.StringIO()
+    call_command("lesson", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split()[:3] == ["1", "nodes-and-pods", "16"]
+    assert "Nodes and Pods / 节点与 Pod" in lines[0]
+    with pytest.raises(CommandError, match="no such lesson: nope"):
+        call_command("lesson", "nope")

@@ -245,3 +245,63 @@ def test_the_stream_sends_the_panel_when_the_lesson_moves(memory_layer, admin_cl
         await socket.disconnect()
 
     run(scenario)
+
+
+SMALL = {
+    "id": "small",
+    "title": {"en": "Small", "zh-hans": "小"},
+    "summary": {"en": "A test lesson", "zh-hans": "测试课"},
+    "namespace": "lesson-small",
+    "steps": [
+        {
+            "type": "apply",
+            "manifest": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad}\n"
+            "spec: {replicas: -1, selector: {matchLabels: {app: x}}, template: {metadata: "
+            "{labels: {app: x}}, spec: {containers: [{name: c, image: nginx}]}}}\n",
+        },
+        {"type": "act", "action": "deletePod", "selector": "app=nothing"},
+        {
+            "type": "wait",
+            "until": {"podsReady": {"selector": "app=x", "count": 1}},
+            "timeout": {"real": 0.2},
+            "failure": {"en": "No x.", "zh-hans": "没有 x。"},
+        },
+        {"type": "narrate", "text": {"en": "The end.", "zh-hans": "完。"}},
+    ],
+}
+
+
+def test_errors_and_a_wait_that_never_holds_say_why(admin_client):
+    """A step the cluster refuses shows the store's words; a wait that times out says what it
+    waited for and what the cluster showed, and the lesson may go on."""
+    from dashboard.lessons.format import parse
+
+    lesson = parse(SMALL, "01-small.yaml", order=1, expected_id="small")
+    engine.start(lesson, actor="dashboard:admin")
+    state = engine.poll(lesson)
+    assert state["phase"] == "running"
+    assert state["steps"]["0"]["status"] == "error"
+    assert (
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0"
+        in (state["steps"]["0"]["message"])
+    )
+    engine.next_step(lesson, actor="dashboard:admin")
+    record = engine.state("small")["steps"]["1"]
+    assert (record["status"], record["message"]) == ("error", "No running Pod matches app=nothing.")
+    engine.next_step(lesson, actor="dashboard:admin")
+    from cluster import services
+
+    services.wait_for(
+        lambda: engine.poll(lesson)["steps"]["2"]["status"] == "failed", timeout=10, interval=0.05
+    )
+    record = engine.state("small")["steps"]["2"]
+    assert record["message"] == (
+        "This never happened: 1 Pods with app=x ready, within 0.2 seconds. The cluster shows: "
+        "0 of 0 matching Pods ready."
+    )
+    from dashboard.pages import lessons as player
+
+    view = player.step_view(lesson, engine.state("small"), 2, "zh-hans")
+    assert view.message.startswith("没有 x。 ")
+    engine.next_step(lesson, actor="dashboard:admin")  # a failed wait does not block
+    assert engine.state("small")["step"] == 3
