@@ -19,12 +19,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.template.loader import render_to_string
@@ -71,7 +72,13 @@ def clock_fragments(view: chrome.ClockView, previous: chrome.ClockView | None) -
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
-    """Keeps one open page current. Subclasses say which groups and how to render."""
+    """Keeps one open page current. Subclasses say which groups and how to render.
+
+    The page itself has no channel on the channel layer (its renderer has one): nothing per page
+    waits on Redis, so a channel layer that fails or lags under load cannot close a page's
+    websocket; the renderer recovers and re-renders instead (``dashboard.renderers``)."""
+
+    channel_layer_alias = None  # no channel of its own on the layer: see above
 
     def page_groups(self, query: Mapping[str, str]) -> list[str]:
         raise NotImplementedError
@@ -110,7 +117,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
         return renderers.Spec(
             key=(type(self).__name__, self.render_key(query), self.language),
-            groups=tuple(self.page_groups(query)) if self.channel_layer is not None else (),
+            groups=tuple(self.page_groups(query)),
             language=self.language,
             update=update,
             tick=tick,
@@ -125,7 +132,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.held: list[str] = []
         self.fresh_from = float("inf")  # nothing before the page's fresh region starts
         # Subscribe first (the renderer is in the groups when this returns), then render.
-        self.renderer = await renderers.join(self.render_spec(), self.channel_layer, self)
+        layer = get_channel_layer()
+        spec = self.render_spec()
+        if layer is None:  # no channel layer configured: the clock and the tick only
+            spec = replace(spec, groups=())
+        self.renderer = await renderers.join(spec, layer, self)
         await self.accept()
         since = self.query.get("since", "")
         self.fresh_from = time.monotonic()
@@ -154,12 +165,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.held.append(html)
             return
         await self.send(text_data=html)
-
-    async def cluster_changed(self, event: dict[str, Any]) -> None:
-        """A ``cluster.changed`` message sent to this page's own channel: its renderer renders
-        it (notices normally reach the renderer directly)."""
-        if self.renderer is not None:
-            self.renderer.notice(event)
 
     async def _render(self, fn: Callable[..., str], *args: Any) -> str:
         def render() -> str:
