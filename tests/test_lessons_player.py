@@ -92,6 +92,7 @@ def test_the_player_before_start(admin_client):
     assert 'ws-connect="/ws/lesson?lesson=nodes-and-pods&amp;namespace=lesson-nodes-pods' in page
     assert 'data-drive="yes"' in page
     assert 'value="start"' in page and "Not started." in page
+    assert 'href="/networking?namespace=lesson-nodes-pods"' in page
     assert page.count("<form") >= page.count('name="csrfmiddlewaretoken"') > 0
 
 
