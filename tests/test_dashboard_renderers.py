@@ -222,3 +222,38 @@ def test_the_cached_node_figures_match_a_fresh_read():
     assert cached == fresh
     assert 'title="shop/web-2' in cached and 'id="zsum--"' in cached
     assert facts.usage["worker-2"].pods == 2 and facts.usage["worker-2"].cpu == 500
+
+
+@pytest.mark.integration
+def test_a_renderer_heals_after_redis_dropped_its_connections(settings, redis_url):
+    """Redis drops every client (as in a restart): the renderer's receive fails, it joins its
+    groups again and sends the whole region; the page's websocket stays open and later changes
+    reach it."""
+    import redis
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url]},
+        }
+    }
+    since = current_revision()
+
+    async def scenario():
+        page = communicator(f"/ws/architecture?since={since}")
+        assert (await page.connect())[0]
+        renderer = renderer_of("architecture")
+        await asyncio.sleep(0.2)  # the renderer is waiting on Redis
+        killed = await asyncio.to_thread(
+            lambda: redis.Redis.from_url(redis_url).client_kill_filter(_type="normal")
+        )
+        assert killed >= 1
+        region = await receive_page(page, lambda t: t.lstrip().startswith('<div id="region"'))
+        assert 'id="node-worker-1"' in region
+        await send_batch([notice(name="web-1", node="worker-1", type="MODIFIED")])
+        text = await receive_page(page, lambda t: '<article id="node-worker-1"' in t)
+        assert not text.lstrip().startswith('<div id="region"')
+        assert renderer_of("architecture") is renderer
+        await page.disconnect()
+
+    run(scenario)
