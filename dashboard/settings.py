@@ -184,6 +184,9 @@ KUBARIUM = {
     "SPEED": float(os.environ.get("KUBARIUM_SPEED", "1")),
     # Largest manifest accepted by the apply path, in bytes.
     "MAX_MANIFEST_BYTES": int(os.environ.get("KUBARIUM_MAX_MANIFEST_BYTES", str(3 * 1024 * 1024))),
+    # Threads of Daphne that run Kubernetes API requests, each keeping its database connection
+    # across requests (``cluster.api.server``; the dashboard's requests follow CONN_MAX_AGE).
+    "API_THREADS": int(os.environ.get("KUBARIUM_API_THREADS", "4")),
 }
 
 # Access (``cluster.access``): anonymous read-only access for classroom projectors, and the

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import yaml
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
@@ -83,10 +84,28 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> Unsupporte
 # --- responses -------------------------------------------------------------------------------
 
 
+# Datetimes and dataclasses go to ``default`` (``str``) as with ``json.dumps(default=str)``.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as compact UTF-8 JSON (the apiserver writes no spaces).
+
+    orjson writes it, several times faster than ``json`` (a page of 500 pods' Table); what it
+    refuses (integers beyond 64 bits, non-string keys, very deep nesting) ``json.dumps``
+    writes. The two agree byte for byte except in how some floats are spelled (``1e-05`` by
+    ``json``, ``0.00001`` by orjson: the same number).
+    """
+    try:
+        return orjson.dumps(obj, default=str, option=_ORJSON_OPTIONS)
+    except TypeError:
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
+        return text.encode()
+
+
 def json_response(obj: Any, status: int = 200, content_type: str = JSON) -> HttpResponse:
     """``obj`` as compact JSON (the apiserver writes no spaces)."""
-    body = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str)
-    return HttpResponse(body.encode(), status=status, content_type=content_type)
+    return HttpResponse(json_bytes(obj), status=status, content_type=content_type)
 
 
 def status_response(error: StoreError) -> HttpResponse:

@@ -1,9 +1,12 @@
 """The entry points of the Kubernetes REST API.
 
 ``/version``, discovery and OpenAPI are small synchronous views. Everything under
-``/api/v1/...`` and ``/apis/<group>/<version>/...`` goes through one asynchronous view that
-parses the URL (:mod:`cluster.api.routes`) and then either streams (watches, ``logs -f``) or
-runs the synchronous handler (:func:`cluster.api.resources.handle`) in Django's sync thread.
+``/api/v1/...`` and ``/apis/<group>/<version>/...`` goes through :func:`resource`, one
+synchronous call that authenticates, parses the URL (:mod:`cluster.api.routes`) and runs the
+handler (:func:`cluster.api.resources.handle`), or hands back a :class:`Stream` (watches,
+``logs -f``) that the event loop then serves. Under Daphne the API's own ASGI application
+(:mod:`cluster.api.server`) calls these views without Django's middleware; the async views
+``core`` and ``groups`` serve the same through Django's handler (the test client).
 Unknown URLs answer the apiserver's 404 Status, never an HTML page.
 
 Every view authenticates first (:mod:`cluster.api.auth`): a bad token is a 401 on any path.
@@ -13,8 +16,11 @@ read); resources are authorized per verb by their handlers.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from cluster.api import auth, discovery, logs, openapi, resources, routes, watch
 from cluster.api.http import (
@@ -84,23 +90,33 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     raise NotFoundPath()
 
 
-@async_api_view
-async def core(request: HttpRequest, rest: str) -> HttpResponse:
-    """``/api/<version>/...``."""
-    await _authenticate(request)
-    segments = rest.split("/")
-    if segments == [""]:
-        return await sync_to_async(core_versions)(request)
-    return await _resource(request, routes.resolve("", segments[0], segments[1:]))
+@dataclass(frozen=True)
+class Stream:
+    """A request answered by a stream (a watch, ``logs -f``): what :func:`resource` hands back
+    to the event loop, which then awaits :meth:`open` there."""
+
+    request: HttpRequest
+    route: routes.Route
+
+    async def open(self) -> StreamingHttpResponse:
+        if self.route.subresource == "log":
+            return await logs.follow(self.request, self.route)
+        return await watch.stream(self.request, self.route)
 
 
-@async_api_view
-async def groups(request: HttpRequest, rest: str) -> HttpResponse:
-    """``/apis/<group>[/<version>/...]``."""
-    await _authenticate(request)
+@api_view
+def resource(request: HttpRequest, rest: str, *, core: bool) -> HttpResponse | Stream:
+    """Everything under ``/api/`` (``core``) and ``/apis/``, in one synchronous call: the token
+    is resolved (a database read, before anything else: a bad token is a 401 on any path), the
+    URL parsed, then the resource handler runs; a watch or ``logs -f`` comes back as a
+    :class:`Stream` to be opened in the event loop. The async views below and the API's own
+    ASGI application (:mod:`cluster.api.server`) both run it with a single thread hop."""
+    auth.authenticate(request)
     segments = rest.split("/")
     if segments == [""]:
-        return await sync_to_async(group_list)(request)
+        return core_versions(request) if core else group_list(request)
+    if core:
+        return _resource(request, routes.resolve("", segments[0], segments[1:]))
     if len(segments) == 1 or segments[1:] == [""]:
         _get_only(request)
         auth.authorize_discovery(request)
@@ -108,19 +124,39 @@ async def groups(request: HttpRequest, rest: str) -> HttpResponse:
         if found is None:
             raise NotFoundPath()
         return json_response(found)
-    return await _resource(request, routes.resolve(segments[0], segments[1], segments[2:]))
+    return _resource(request, routes.resolve(segments[0], segments[1], segments[2:]))
 
 
-async def _authenticate(request: HttpRequest) -> None:
-    """Resolve the bearer token (a database read) before anything else; without one the
-    request is anonymous and nothing needs reading."""
-    if auth.has_credentials(request):
-        await sync_to_async(auth.authenticate)(request)
-    else:
-        auth.authenticate(request)
+@async_api_view
+async def core(request: HttpRequest, rest: str) -> HttpResponse:
+    """``/api/<version>/...``."""
+    return await _answer(await sync_to_async(resource)(request, rest, core=True))
 
 
-async def _resource(request: HttpRequest, route: routes.Route) -> HttpResponse:
+@async_api_view
+async def groups(request: HttpRequest, rest: str) -> HttpResponse:
+    """``/apis/<group>[/<version>/...]``."""
+    return await _answer(await sync_to_async(resource)(request, rest, core=False))
+
+
+# What the API's ASGI application runs in its threads instead of the async views above.
+SYNC_VIEWS = {
+    core: functools.partial(resource, core=True),
+    groups: functools.partial(resource, core=False),
+}
+
+
+async def _answer(result: HttpResponse | Stream) -> HttpResponse:
+    return await result.open() if isinstance(result, Stream) else result
+
+
+@async_api_view
+async def open_stream(request: HttpRequest, stream: Stream) -> HttpResponse:
+    """Open a :class:`Stream`, its errors answered as Status objects."""
+    return await stream.open()
+
+
+def _resource(request: HttpRequest, route: routes.Route) -> HttpResponse | Stream:
     setattr(request, auth.ROUTE_ATTRIBUTE, route)
     if route.kind is None:
         _get_only(request)
@@ -131,9 +167,9 @@ async def _resource(request: HttpRequest, route: routes.Route) -> HttpResponse:
         return json_response(found)
     if request.method == "GET":
         if route.is_collection and watch.is_watch(request, route):
-            return await watch.stream(request, route)
+            return Stream(request, route)
         if route.subresource == "log" and parse_bool(request.GET.get("follow"), "follow"):
-            return await logs.follow(request, route)
+            return Stream(request, route)
     elif route.watch:
         raise method_not_allowed()
-    return await sync_to_async(resources.handle)(request, route)
+    return resources.handle(request, route)

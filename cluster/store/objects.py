@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from cluster.store.jsondata import copy_json
 from cluster.store.kinds import Kind, for_model
 
 # Metadata that lives in real columns; everything else in metadata is kept verbatim.
@@ -46,7 +47,11 @@ def format_time(value: dt.datetime | None) -> str | None:
     """RFC 3339 in UTC with second precision, as Kubernetes' metav1.Time marshals."""
     if value is None:
         return None
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    if value.year < 1000:  # strftime does not pad the year; keep what it printed
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"  # faster than strftime
 
 
 def parse_time(value: Any) -> dt.datetime | None:
@@ -114,7 +119,7 @@ def to_dict(row, kind: Kind | None = None, *, copy_content: bool = True) -> dict
     freshly loaded row (a list) passes ``copy_content=False`` to skip the copy.
     """
     kind = kind or for_model(row)
-    clone = copy.deepcopy if copy_content else _same
+    clone = copy_json if copy_content else _same
     obj: dict[str, Any] = {
         "apiVersion": kind.api_version,
         "kind": kind.kind,

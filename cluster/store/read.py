@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
+import uuid
+from collections import namedtuple
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+from django.db import connections
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -100,10 +105,12 @@ def list_objects(
         queryset = queryset.filter(
             Q(namespace__gt=last_ns) | Q(namespace=last_ns, name__gt=last_name)
         )
+    if limit and not python_fields and (labels is None or labels.is_empty()):
+        queryset = queryset[: limit + 1]  # nothing left to check in Python: read no further
     items: list[Obj] = []
     last = None
     more = False
-    for row in queryset.iterator(chunk_size=2000):
+    for row in _object_rows(queryset):
         if not _python_match(kind, row, labels, python_fields):
             continue
         if limit and len(items) >= limit:
@@ -113,6 +120,89 @@ def list_objects(
         last = row
     token = _encode_continue(revision, last) if more and last is not None else ""
     return ListResult(items=items, resource_version=revision, continue_token=token)
+
+
+# --- lists without model instances ------------------------------------------------------------
+
+# The columns ``to_dict`` reads: a list loads only these, as plain tuples, and decodes the JSON
+# columns itself (a model instance per row and Django's JSONField decoding were half the time
+# of a page of 500 pods).
+ObjectRow = namedtuple(
+    "ObjectRow",
+    [
+        "name",
+        "namespace",
+        "uid",
+        "resource_version",
+        "generation",
+        "creation_timestamp",
+        "deletion_timestamp",
+        "deletion_grace_period_seconds",
+        "labels",
+        "annotations",
+        "owner_references",
+        "finalizers",
+        "extra_metadata",
+        "spec",
+        "body",
+        "status",
+    ],
+)
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column as the database driver returns it (text, or already decoded). orjson
+    decodes it (several times faster than ``json``); what orjson refuses and ``json`` reads
+    (integers beyond 64 bits, NaN, lone surrogates) is read by ``json``, as Django would."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return json.loads(value)
+
+
+def _time_value(value: Any) -> dt.datetime | None:
+    """A datetime column: SQLite returns the text Django stored (UTC, without a zone), other
+    databases an aware datetime."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+
+
+def _uuid_value(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _object_rows(queryset: QuerySet) -> Iterator[ObjectRow]:
+    """The queryset's rows as :class:`ObjectRow` tuples, read in chunks from a cursor."""
+    query = queryset.values_list(*ObjectRow._fields)
+    sql, params = query.query.get_compiler(using=query.db).as_sql()
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(500):
+            for (
+                name,
+                namespace,
+                uid,
+                resource_version,
+                generation,
+                created,
+                deleted,
+                grace,
+                *content,
+            ) in chunk:
+                yield ObjectRow(
+                    name,
+                    namespace,
+                    _uuid_value(uid),
+                    resource_version,
+                    generation,
+                    _time_value(created),
+                    _time_value(deleted),
+                    grace,
+                    *map(_json_value, content),
+                )
 
 
 def changes_since(

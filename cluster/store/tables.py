@@ -21,7 +21,6 @@ Public API: :func:`human_duration`, :func:`age`, :class:`Column`, :func:`columns
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from fractions import Fraction
 from typing import Any
 
 from cluster.quantity import Quantity, QuantityError
+from cluster.store.jsondata import copy_json
 
 __all__ = [
     "INCLUDE_OBJECT_VALUES",
@@ -1150,14 +1150,16 @@ INCLUDE_OBJECT_VALUES = ("None", "Metadata", "Object")
 
 
 def _row_object(obj: dict, include_object: str) -> dict | None:
+    # Copies (the Table's objects are not the caller's), by copy_json: copy.deepcopy of each
+    # row's metadata was a fifth of the time of a page of 500 pods.
     if include_object == "Object":
-        return copy.deepcopy(obj)
+        return copy_json(obj)
     if include_object == "None":
         return None
     return {
         "kind": "PartialObjectMetadata",
         "apiVersion": "meta.k8s.io/v1",
-        "metadata": copy.deepcopy(_meta(obj)),
+        "metadata": copy_json(_meta(obj)),
     }
 
 
