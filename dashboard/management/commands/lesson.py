@@ -27,6 +27,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, lessons: list[str], speed, timeout: float, **options):
+        if lessons and lessons != ["all"]:
+            chosen = []
+            for name in lessons:
+                try:
+                    chosen.append(engine.get(name))  # a broken other file does not stop it
+                except KeyError:
+                    raise CommandError(f"no such lesson: {name}") from None
+                except engine.LessonFormatError as error:
+                    raise CommandError("\n".join(error.problems)) from None
+            self._play(chosen, speed, timeout)
+            return
         try:
             known = engine.all_lessons()
         except engine.LessonFormatError as error:
@@ -38,13 +49,10 @@ class Command(BaseCommand):
                     f"{lesson.namespace:<22} {lesson.title.en} / {lesson.title.zh_hans}"
                 )
             return
-        wanted = [lesson.id for lesson in known] if lessons == ["all"] else lessons
-        by_id = {lesson.id: lesson for lesson in known}
-        unknown = [name for name in wanted if name not in by_id]
-        if unknown:
-            raise CommandError(f"no such lesson: {', '.join(unknown)}")
-        for name in wanted:
-            lesson = by_id[name]
+        self._play(known, speed, timeout)
+
+    def _play(self, lessons: list[engine.Lesson], speed, timeout: float) -> None:
+        for lesson in lessons:
             self.stdout.write(f"{lesson.id}: playing {len(lesson.steps)} steps…")
             try:
                 engine.run(lesson, actor="manage.py:lesson", speed=speed, timeout=timeout)
