@@ -37,7 +37,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from cluster import clock, manifests, traffic
+from cluster import clock, faults, manifests, traffic
 from cluster.models import ControllerMemory, Namespace, Node, Pod, TrafficFlow
 from cluster.store import kinds, write
 from cluster.store.errors import NotFound, StoreError
@@ -311,6 +311,10 @@ def _check_nodes_free(lesson: Lesson) -> None:
 
 def _teardown(lesson: Lesson, actor: str) -> None:
     TrafficFlow.objects.filter(started_by=TRAFFIC_OWNER + lesson.id).delete()
+    # A run left half-way may have left a component off: the namespace controller (in
+    # kube-controller-manager) must run to empty the namespace, and the lesson starts clean.
+    for component in sorted(lesson.components_stopped() & set(faults.stopped())):
+        faults.start(component, actor=actor)
     names = list(Node.objects.filter(name__in=lesson.node_names()).values_list("name", flat=True))
     namespace = Namespace.objects.filter(name=lesson.namespace).first()
     if namespace is not None and namespace.deletion_timestamp is None:
@@ -510,6 +514,11 @@ def _act(lesson: Lesson, step: Step, actor: str) -> list[str]:
         )
         flow = start_flow(target, str(p["rps"]), TRAFFIC_OWNER + lesson.id)
         return [str(flow)]
+    if action in ("stopComponent", "startComponent"):
+        stop = action == "stopComponent"
+        changed = (faults.stop if stop else faults.start)(p["component"], actor=actor)
+        done = "stopped" if stop else "started"
+        return [f"{p['component']} {done}" if changed else f"{p['component']} was already {done}"]
     if action == "stopTraffic":
         count = TrafficFlow.objects.filter(started_by=TRAFFIC_OWNER + lesson.id).delete()[0]
         return [f"{count} flow(s) stopped"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from cluster import manifests, quantity
+from cluster import faults, manifests, quantity
 from cluster.store.errors import FieldError
 from cluster.store.selectors import SelectorError, parse_label_selector
 
@@ -168,6 +168,14 @@ class Lesson:
         )
         return names
 
+    def components_stopped(self) -> set[str]:
+        """Control-plane components a ``stopComponent`` act of the lesson may leave stopped."""
+        return {
+            str(s.params["component"])
+            for s in self.steps
+            if s.type == "act" and s.action == "stopComponent"
+        }
+
     def reveal_step(self, predict_index: int) -> int | None:
         """The index of the wait step whose holding reveals a predict step's answer: the first
         wait after it."""
@@ -180,7 +188,8 @@ class Lesson:
 # --- the vocabulary of acts and conditions: field -> checker ------------------------------------
 
 # A checker is (required, kind) where kind is one of: "name", "node", "int>=0", "int>=1",
-# "selector", "string", "number>0", "status", "phase", "since", "target:<kinds>", "quantity".
+# "selector", "string", "number>0", "status", "phase", "since", "component", "target:<kinds>",
+# "quantity".
 ACTS: dict[str, dict[str, tuple[bool, str]]] = {
     "scale": {"target": (True, "target:" + ",".join(SCALABLE)), "replicas": (True, "int>=0")},
     "setImage": {
@@ -215,6 +224,10 @@ ACTS: dict[str, dict[str, tuple[bool, str]]] = {
         "rps": (True, "number>0"),
     },
     "stopTraffic": {},
+    # Control-plane switches (cluster.faults, as the failure palette's): a component stopped by
+    # a lesson is started again when the lesson (re)starts.
+    "stopComponent": {"component": (True, "component")},
+    "startComponent": {"component": (True, "component")},
 }
 
 # An event condition counts the events recorded since its wait step began ("step", the default)
@@ -538,6 +551,10 @@ def _checked(
             parse_label_selector(value)
         except SelectorError as error:
             problems.add(FieldError.invalid(path, value, str(error)))
+            return None
+    elif check == "component":
+        if value not in faults.COMPONENTS:
+            problems.add(FieldError.not_supported(path, value, faults.COMPONENTS))
             return None
     elif check == "since":
         if value not in EVENT_SINCE:
