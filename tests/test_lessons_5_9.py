@@ -14,8 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from cluster import clock, manifests, proxy, simclock, traffic
-from cluster.models import Change, Event, PersistentVolumeClaim, Pod, TrafficFlow
+from cluster import clock, faults, manifests, proxy, simclock, traffic
+from cluster.models import (
+    Change,
+    Deployment,
+    Event,
+    PersistentVolumeClaim,
+    Pod,
+    TrafficFlow,
+)
 from cluster.store import read
 from dashboard.lessons import conditions, engine, format
 from dashboard.pages import captions
@@ -28,9 +35,14 @@ ACTOR = "lesson-test"
 
 
 @pytest.fixture(autouse=True)
-def settle(control_plane, transactional_db):
+def settle(request):
+    """After a lesson, let the control plane go quiet before the database is flushed."""
+    if "control_plane" not in request.fixturenames:
+        yield
+        return
+    plane = request.getfixturevalue("control_plane")
     yield
-    control_plane.quiesce()
+    plane.quiesce()
 
 
 def play(lesson_id: str, speed: float = SPEED) -> engine.Lesson:
@@ -220,14 +232,20 @@ def test_lesson_8_autoscaling(control_plane):
     assert scaled_down_at - stopped_at >= 40, (stopped_at, scaled_down_at)
 
 
-def test_lesson_9_control_plane_tour(control_plane):
-    """The change log shows the tour's order: the user's write, then the deployment controller's
-    ReplicaSet, the replicaset controller's Pods, the scheduler's bindings, the kubelet's
-    running Pods and the endpoints controller's addresses, each by the component the lesson
-    highlights for it."""
+def test_lesson_9_control_plane_tour(control_plane, wait_for):
+    """The change log shows the tour's order: the user's write, then (once kube-controller-manager
+    is switched on again) the deployment controller's ReplicaSet and the replicaset
+    controller's Pods, then (once kube-scheduler is) the bindings, the kubelet's running Pods
+    and the endpoints controller's addresses, each by the component the lesson highlights for
+    it. A run left with the components off is cleaned up by the next start."""
     lesson = play("control-plane-tour")
     ns = lesson.namespace
+    assert faults.stopped() == {}
     changes = list(Change.objects.filter(namespace=ns).order_by("revision"))
+    started = {
+        e.body["message"].split(" ", 1)[0]: e.resource_version
+        for e in Event.objects.filter(reason=faults.REASON_STARTED)
+    }
 
     def first(predicate) -> Change:
         return next(c for c in changes if predicate(c))
@@ -258,8 +276,10 @@ def test_lesson_9_control_plane_tour(control_plane):
     assert captions.component_of(endpoints.actor) == captions.CONTROLLER_MANAGER
     assert (
         deployment.revision
+        < started[faults.CONTROLLER_MANAGER]
         < replicaset.revision
         < min(c.revision for c in pods)
+        < started[faults.SCHEDULER]
         < min(c.revision for c in bound)
         < min(c.revision for c in running)
         < endpoints.revision
@@ -277,3 +297,87 @@ def test_lesson_9_control_plane_tour(control_plane):
     }
     [requests] = results(lesson, "sendRequest")
     assert len({line.rsplit(" ", 1)[-1] for line in requests}) == 2
+
+    # Left half-way with both components off, the lesson starts clean: they run again, and the
+    # namespace controller (in kube-controller-manager) empties the namespace.
+    engine.start(lesson, actor=ACTOR, speed=SPEED)
+    wait_for(lambda: engine.poll(lesson, actor=ACTOR)["phase"] == "running", timeout=60)
+    while lesson.steps[engine.state(lesson.id)["step"]].type != "apply":
+        engine.next_step(lesson, actor=ACTOR)
+    assert set(faults.stopped()) == {faults.CONTROLLER_MANAGER, faults.SCHEDULER}
+    engine.start(lesson, actor=ACTOR, speed=SPEED)
+    assert faults.stopped() == {}
+    wait_for(lambda: engine.poll(lesson, actor=ACTOR)["phase"] == "running", timeout=60)
+    assert not Deployment.objects.filter(namespace=ns).exists()
+
+
+T = {"en": "Hello", "zh-hans": "你好"}
+
+
+def _lesson_with(*steps: dict) -> dict:
+    return {
+        "id": "sample",
+        "title": T,
+        "summary": T,
+        "namespace": "lesson-sample",
+        "steps": list(steps),
+    }
+
+
+@pytest.mark.parametrize(
+    ("step", "problem"),
+    [
+        pytest.param(
+            {"type": "act", "action": "stopComponent", "component": "etcd"},
+            'step 1 (act): component: Unsupported value: "etcd": supported values: '
+            '"kube-scheduler", "kube-controller-manager", "cloud-controller-manager"',
+            id="only the switchable components",
+        ),
+        pytest.param(
+            {"type": "act", "action": "startComponent"},
+            "step 1 (act): component: Required value",
+            id="the component is required",
+        ),
+        pytest.param(
+            {"type": "wait", "until": {"event": {"reason": "Started", "since": "yesterday"}}},
+            'step 1 (wait): until.event.since: Unsupported value: "yesterday": supported '
+            'values: "step", "lesson"',
+            id="since is step or lesson",
+        ),
+        pytest.param(
+            {"type": "wait", "until": {"event": {"reason": "Started", "count": 0}}},
+            "step 1 (wait): until.event.count: Invalid value: 0: must be greater than or equal "
+            "to 1",
+            id="count from 1",
+        ),
+        pytest.param(
+            {
+                "type": "wait",
+                "until": {"request": {"service": "web", "status": 200, "backend": "A"}},
+            },
+            'step 1 (wait): until.request.backend: Invalid value: "A": must be lowercase '
+            "letters, digits and '-'",
+            id="backend is a Service name",
+        ),
+    ],
+)
+def test_the_fields_lessons_5_to_9_added_are_checked(step, problem):
+    with pytest.raises(format.LessonFormatError) as raised:
+        format.parse(_lesson_with(step), "99-sample.yaml")
+    assert f"99-sample.yaml: {problem}" in raised.value.problems
+
+
+def test_a_lesson_that_stops_components_names_them():
+    lesson = format.parse(
+        _lesson_with(
+            {"type": "act", "action": "stopComponent", "component": "kube-scheduler"},
+            {"type": "act", "action": "startComponent", "component": "kube-scheduler"},
+            {
+                "type": "wait",
+                "until": {"event": {"reason": "Scheduled", "count": 2, "since": "lesson"}},
+            },
+        ),
+        "99-sample.yaml",
+    )
+    assert lesson.components_stopped() == {"kube-scheduler"}
+    assert dict(lesson.steps[2].params) == {"reason": "Scheduled", "count": 2, "since": "lesson"}
