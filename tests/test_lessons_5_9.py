@@ -13,6 +13,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.html import escape
 
 from cluster import clock, faults, manifests, proxy, simclock, traffic
 from cluster.models import (
@@ -25,7 +28,7 @@ from cluster.models import (
 )
 from cluster.store import read
 from dashboard.lessons import conditions, engine, format
-from dashboard.pages import captions
+from dashboard.pages import captions, lessons
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -63,7 +66,29 @@ def play(lesson_id: str, speed: float = SPEED) -> engine.Lesson:
     for index, step in enumerate(lesson.steps):
         if step.type == "predict":
             assert engine.revealed(lesson, state, index), f"step {index + 1} never revealed"
+    shown_in_the_player(lesson, state)
     return lesson
+
+
+def shown_in_the_player(lesson: engine.Lesson, state: dict) -> None:
+    """Every step renders in the player's panel, in both languages, with its text, its
+    highlight's label (and link) and, once revealed, the prediction's explanation."""
+    for index, step in enumerate(lesson.steps):
+        at = {**state, "phase": "running", "step": index}
+        for language in ("en", "zh-hans"):
+            with translation.override(language):
+                html = render_to_string(
+                    lessons.TEMPLATE + "#panel", {"panel": lessons.panel_view(lesson, at)}
+                )
+            for text in (step.text, step.question, step.explanation):
+                if text is not None:
+                    first_words = text.get(language).split("\n")[0][:30]
+                    assert escape(first_words) in html, (index + 1, language, first_words)
+            view = lessons.step_view(lesson, at, index, language)
+            if step.highlight is not None:
+                assert view.highlight_label, (index + 1, step.highlight)
+                if step.highlight.kind and step.highlight.name:
+                    assert view.highlight_url and escape(view.highlight_url) in html
 
 
 def results(lesson: engine.Lesson, action: str) -> list[list[str]]:
