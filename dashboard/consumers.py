@@ -137,16 +137,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if layer is None:  # no channel layer configured: the clock and the tick only
             spec = replace(spec, groups=())
         self.renderer = await renderers.join(spec, layer, self)
-        await self.accept()
-        since = self.query.get("since", "")
-        self.fresh_from = time.monotonic()
-        html = await self._render(
-            self.render_initial, self.query, int(since) if since.isdigit() else 0
-        )
-        if html:
-            await self.send(text_data=html)
-        while self.held:  # renders that ended while the region was being rendered, in order
-            await self.send(text_data=self.held.pop(0))
+        try:
+            await self.accept()
+            since = self.query.get("since", "")
+            self.fresh_from = time.monotonic()
+            html = await self._render(
+                self.render_initial, self.query, int(since) if since.isdigit() else 0
+            )
+            if html:
+                await self.send(text_data=html)
+            while self.held:  # renders that ended while the region was rendered, in order
+                await self.send(text_data=self.held.pop(0))
+        except BaseException:  # the page is closed without a disconnect: leave now
+            renderer, self.renderer = self.renderer, None
+            await renderers.leave(renderer, self)
+            raise
         self.ready = True
         self.renderer.refresh_ticks()  # the clock (and the page's tick) whole, at once
 

@@ -38,7 +38,7 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -358,28 +358,26 @@ async def join(spec: Spec, layer: Any, member: Member) -> Renderer:
     assert renderer.started is not None
     try:
         await asyncio.shield(renderer.started)
-    except Exception:
-        await leave(renderer, member)
+    except BaseException:  # it could not subscribe, or the page went away meanwhile
+        if _forget(renderer, member):
+            asyncio.ensure_future(renderer.stop())
         raise
     return renderer
 
 
 async def leave(renderer: Renderer, member: Member) -> None:
     """Remove ``member``; the last one out stops the renderer."""
+    if _forget(renderer, member):
+        await renderer.stop()
+
+
+def _forget(renderer: Renderer, member: Member) -> bool:
+    """Remove ``member``; True when it was the last (the renderer is then unregistered)."""
     with contextlib.suppress(ValueError):
         renderer.members.remove(member)
     if renderer.members:
-        return
+        return False
     renderers = registry()
     if renderers.get(renderer.spec.key) is renderer:
         del renderers[renderer.spec.key]
-    await renderer.stop()
-
-
-def renderers_of(key_prefix: Sequence[Any] = ()) -> list[Renderer]:
-    """This loop's renderers (tests: how many, how many renders)."""
-    return [
-        r
-        for k, r in registry().items()
-        if not key_prefix or (isinstance(k, tuple) and k[: len(key_prefix)] == tuple(key_prefix))
-    ]
+    return True
