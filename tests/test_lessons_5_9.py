@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -48,11 +49,19 @@ def settle(request):
     plane.quiesce()
 
 
+LESSONS = ("ingress", "config-and-secrets", "statefulsets", "autoscaling", "control-plane-tour")
+
+
+def load(lesson_id: str) -> engine.Lesson:
+    """The lesson read from its own file, so that a lesson being written elsewhere in the
+    folder cannot stop it."""
+    [path] = engine.DIRECTORY.glob(f"0[5-9]-{lesson_id}.yaml")
+    return format.load(path)
+
+
 def play(lesson_id: str, speed: float = SPEED) -> engine.Lesson:
     """Run the lesson headless; every step done, every predict answer revealed."""
-    # Read the one file, so that a lesson being written elsewhere in the folder cannot stop it.
-    [path] = engine.DIRECTORY.glob(f"0[5-9]-{lesson_id}.yaml")
-    lesson = format.load(path)
+    lesson = load(lesson_id)
     final = engine.run(lesson, actor=ACTOR, speed=speed, timeout=300.0)
     assert final["phase"] == "finished"
     not_done = {
@@ -406,3 +415,17 @@ def test_a_lesson_that_stops_components_names_them():
     )
     assert lesson.components_stopped() == {"kube-scheduler"}
     assert dict(lesson.steps[2].params) == {"reason": "Scheduled", "count": 2, "since": "lesson"}
+
+
+CJK_GAP = re.compile(r"[\u2e80-\uffff\u201c\u201d\u2026] +[\u2e80-\uffff\u201c\u201d\u2026]")
+
+
+@pytest.mark.parametrize("lesson_id", LESSONS)
+def test_the_chinese_texts_have_no_folded_spaces(lesson_id):
+    """YAML folds a line break into a space; between two Chinese characters it would show."""
+    lesson = load(lesson_id)
+    texts = [lesson.title, lesson.summary]
+    for step in lesson.steps:
+        texts += [step.text, step.question, step.explanation, step.failure, *step.choices]
+    gaps = [CJK_GAP.search(t.zh_hans).group(0) for t in texts if t and CJK_GAP.search(t.zh_hans)]
+    assert gaps == []
