@@ -156,7 +156,7 @@ BAD = [
             + '{"event":{},"podsReady":{"count":1,"selector":"app=web"}}'
             + ": must be a mapping with exactly one condition: podsReady, podPhase, "
             "rolloutComplete, progressDeadlineExceeded, event, nodeReady, nodeNotReady, "
-            "hpaReplicas, request"
+            "hpaReplicas, endpoints, request"
         ],
     ),
     (

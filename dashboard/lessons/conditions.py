@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from cluster import clock, proxy, traffic
-from cluster.models import Deployment, Event, HorizontalPodAutoscaler, Node, Pod
+from cluster.models import Deployment, Endpoints, Event, HorizontalPodAutoscaler, Node, Pod
 from cluster.store.selectors import parse_label_selector
 from dashboard.lessons.format import Step
 
@@ -71,6 +71,18 @@ def route_service(route: proxy.Route) -> str | None:
         if hop.component == "kube-proxy" and "/" in hop.target:
             return hop.target.split("/", 1)[1].rsplit(":", 1)[0]
     return None
+
+
+def _endpoint_counts(namespace: str, service: str) -> tuple[int, int]:
+    """Ready and not-ready addresses of a Service's Endpoints (each pod once)."""
+    row = Endpoints.objects.filter(namespace=namespace, name=service).first()
+    ready: set[str] = set()
+    not_ready: set[str] = set()
+    for subset in (row.body or {}).get("subsets") or [] if row else []:
+        for key, into in (("addresses", ready), ("notReadyAddresses", not_ready)):
+            for address in subset.get(key) or []:
+                into.add(address.get("ip", ""))
+    return len(ready), len(not_ready - ready)
 
 
 def check(step: Step, namespace: str, since_revision: int) -> tuple[bool, str]:
@@ -161,6 +173,14 @@ def check(step: Step, namespace: str, since_revision: int) -> tuple[bool, str]:
         current = (row.status or {}).get("currentReplicas", 0) if row else 0
         observed = _("%(current)d replicas now") % {"current": current}
         return row is not None and current == p["replicas"], observed
+    if name == "endpoints":
+        ready, not_ready = _endpoint_counts(namespace, p["service"])
+        observed = _("%(ready)d ready and %(not_ready)d not ready addresses") % {
+            "ready": ready,
+            "not_ready": not_ready,
+        }
+        holds = ready == p["ready"] and p.get("notReady", not_ready) == not_ready
+        return holds, observed
     if name == "request":
         route = traffic.send(_request(namespace, p))
         served = "/".join(route.pod) if route.pod else (route.error or "-")
@@ -216,6 +236,11 @@ def describe(step: Step, namespace: str) -> str:
         return _("autoscaler %(name)s at %(replicas)d replicas") % {
             "name": p["hpa"],
             "replicas": p["replicas"],
+        }
+    if name == "endpoints":
+        return _("the Endpoints of Service %(name)s to list %(ready)d ready addresses") % {
+            "name": p["service"],
+            "ready": p["ready"],
         }
     if name == "request":
         target = (

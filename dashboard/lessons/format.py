@@ -260,6 +260,11 @@ CONDITIONS: dict[str, dict[str, tuple[bool, str]]] = {
     "nodeReady": {"node": (True, "node")},
     "nodeNotReady": {"node": (True, "node")},
     "hpaReplicas": {"hpa": (True, "name"), "replicas": (True, "int>=0")},
+    "endpoints": {
+        "service": (True, "name"),
+        "ready": (True, "int>=0"),
+        "notReady": (False, "int>=0"),
+    },
     "request": {
         "service": (False, "name"),
         "port": (False, "int>=1"),
