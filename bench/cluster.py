@@ -2,7 +2,7 @@
 
 Everything is real: a private Redis (``services.PrivateRedis``), the Celery workers as ``make
 demo`` starts them, one per queue (``services.worker_roles``: clock with beat, scheduler,
-controllers; the controllers' ``-c`` is ``--concurrency``, by default the number of CPUs;
+kubelets, controllers; the kubelets' and controllers' ``-c`` is ``--concurrency``, by default the number of CPUs;
 ``make demo`` uses 2), the benchmark's own database (a temporary SQLite file by default;
 ``--postgres URL`` makes a scratch database on that server and drops it after), and the control
 plane's dispatcher on in this process, so every committed write enqueues its work. The simulation clock runs at its maximum speed
@@ -123,6 +123,7 @@ class Sample:
     revision: int
     queued: int
     scheduler_queued: int
+    kubelets_queued: int
 
 
 @dataclass
@@ -167,6 +168,7 @@ def sample(seconds: float, redis_client) -> Sample:
         revision=current_revision(),
         queued=redis_client.llen("celery"),
         scheduler_queued=redis_client.llen("scheduler"),
+        kubelets_queued=redis_client.llen("kubelets"),
         **counts,
     )
 
@@ -178,7 +180,8 @@ def print_sample(current: Sample, previous: Sample | None, target: int) -> None:
     print(
         f"{current.seconds:7.1f} s  pods {current.pods:>6}/{target}  bound {current.bound:>6}  "
         f"running {current.running:>6}  ready {current.ready:>6}  queued {current.queued:>5} "
-        f"(+{current.scheduler_queued} scheduler)  writes {rate:7.0f}/s",
+        f"(+{current.scheduler_queued} scheduler, {current.kubelets_queued:>5} kubelets)  "
+        f"writes {rate:7.0f}/s",
         flush=True,
     )
 

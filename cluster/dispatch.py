@@ -29,8 +29,12 @@ logger = logging.getLogger(__name__)
 
 OWNED_KINDS = {"ReplicaSet", "StatefulSet", "DaemonSet"}
 SELF_RECONCILED = {"ReplicaSet", "Deployment", "StatefulSet", "DaemonSet"}
-# A queued marker outlives its task only when a worker died holding it: keep that window short.
-MARKER_SECONDS = 15
+# How long a "queued" marker lives. It must outlast the wait in a busy queue: once it expires,
+# the same key is queued again behind itself, and a backlog feeds on its own duplicates. A task
+# taken by a worker that dies is handed out again by the broker (acks_late, visibility timeout)
+# and clears its marker when it starts; only a message lost with Redis itself leaves a marker
+# without a task, and the resync queues that key again once the marker has gone.
+MARKER_SECONDS = 120
 
 
 @functools.cache

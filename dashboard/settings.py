@@ -172,6 +172,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30}
 CELERY_TASK_ROUTES = {
     "kubarium.schedule": {"queue": "scheduler"},
     "kubarium.tick": {"queue": "clock"},
+    "kubarium.kubelet_sync": {"queue": "kubelets"},
 }
 CELERY_BEAT_SCHEDULE = {
     "clock-tick": {"task": "kubarium.tick", "schedule": 0.5, "options": {"expires": 2}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cluster import dispatch, tasks
+from cluster import dispatch, services, tasks
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +49,7 @@ def probe_args(redis_url):
     client = dispatch._redis()
     for key in client.scan_iter(f"kubarium:queued:*{marker}*"):
         client.delete(key)
-    for queue in ("celery", "scheduler", "clock"):
+    for queue in services.WORKER_QUEUES:
         for message in client.lrange(queue, 0, -1):
             if marker.encode() in message:
                 client.lrem(queue, 0, message)
@@ -59,7 +59,7 @@ def queued_with(marker: str) -> dict[str, int]:
     """How many messages mentioning ``marker`` wait in each queue."""
     client = dispatch._redis()
     counts = {}
-    for queue in ("celery", "scheduler", "clock"):
+    for queue in services.WORKER_QUEUES:
         found = sum(marker.encode() in m for m in client.lrange(queue, 0, -1))
         if found:
             counts[queue] = found
@@ -78,11 +78,11 @@ def test_enqueue_many_sends_each_key_once_to_its_queue(probe_args):
         ]
     )
     assert sent == 2
-    assert queued_with(probe_args) == {"celery": 2}
+    assert queued_with(probe_args) == {"kubelets": 1, "celery": 1}
     assert dispatch.enqueue_many([("kubelet_sync", (node,))]) == 0  # still queued: not again
     dispatch.started("kubelet_sync", node)  # the task began: a new change queues it again
     assert dispatch.enqueue_many([("kubelet_sync", (node,))]) == 1
-    assert queued_with(probe_args) == {"celery": 3}
+    assert queued_with(probe_args) == {"kubelets": 2, "celery": 1}
 
 
 def test_an_unknown_task_queues_nothing(probe_args):

@@ -131,9 +131,9 @@ def test_up_reads_port_from_the_environment(environ, port):
 
 
 def test_a_test_worker_consumes_every_queue_without_beat():
-    """The tests' single worker runs the whole control plane: all three queues, no beat."""
+    """The tests' single worker runs the whole control plane: every queue, no beat."""
     argv = celery_worker_argv("n@h", beat=False)
-    assert argv[argv.index("-Q") + 1] == "celery,scheduler,clock"
+    assert argv[argv.index("-Q") + 1] == "celery,scheduler,kubelets,clock"
     assert argv[argv.index("-n") + 1] == "n@h"
     assert "-B" not in argv
 
@@ -154,8 +154,13 @@ def test_up_runs_one_worker_per_queue_and_one_scheduler_process():
     }
     queues = {name: a[a.index("-Q") + 1] for name, a in argv.items()}
     pools = {name: a[a.index("-c") + 1] for name, a in argv.items()}
-    assert queues == {"clock": "clock", "scheduler": "scheduler", "controllers": "celery"}
-    assert pools == {"clock": "1", "scheduler": "1", "controllers": "3"}
+    assert queues == {
+        "clock": "clock",
+        "scheduler": "scheduler",
+        "kubelets": "kubelets",
+        "controllers": "celery",
+    }
+    assert pools == {"clock": "1", "scheduler": "1", "kubelets": "3", "controllers": "3"}
     assert [name for name, a in argv.items() if "-B" in a] == ["clock"]
     assert "/state/schedule" in argv["clock"]
     assert sorted(q for role in roles.values() for q in role.queues) == sorted(WORKER_QUEUES)
@@ -400,6 +405,7 @@ def test_up_serves_then_stops_every_child(
         assert sorted(tree[pid].split(" -Q ")[1].split()[0] for pid in workers) == [
             "celery",
             "clock",
+            "kubelets",
             "scheduler",
         ]
 

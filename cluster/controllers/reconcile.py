@@ -28,6 +28,7 @@ from cluster.controllers.pvbinder import plan_pv_binder
 from cluster.controllers.replicaset import plan_replicaset
 from cluster.controllers.statefulset import plan_statefulset
 from cluster.kubelet.logs import usage as container_usage
+from cluster.kubelet.runner import kubelet_running
 from cluster.models import (
     ControllerMemory,
     Node,
@@ -211,14 +212,21 @@ def reconcile_node_lifecycle(name: str) -> float | None:
     if node is None:
         return None
     state = clock.state()
-    beat = NodeHeartbeat.objects.filter(node_name=name).values_list("sim_time", flat=True).first()
+    now = clock.now(state)
+    if kubelet_running(node):
+        # A running kubelet renews its Lease every 10 simulated seconds, continuously; the
+        # tick's record of it is only written twice a real second, which at a fast clock is
+        # minutes of simulated time. Only a stopped kubelet's heartbeat ages.
+        beat = now
+    else:
+        beat = (
+            NodeHeartbeat.objects.filter(node_name=name).values_list("sim_time", flat=True).first()
+        )
     pod_kind = kinds.by_kind("Pod")
     pods = [
         to_dict(row, pod_kind, copy_content=False) for row in Pod.objects.filter(node_name=name)
     ]
-    plan = plan_node_lifecycle(
-        node, beat, pods, clock.now(state), NodeLifecycleConfig(epoch=state.sim_epoch)
-    )
+    plan = plan_node_lifecycle(node, beat, pods, now, NodeLifecycleConfig(epoch=state.sim_epoch))
     return _finish(plan, "node-lifecycle-controller")
 
 

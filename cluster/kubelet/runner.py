@@ -33,8 +33,12 @@ logger = logging.getLogger(__name__)
 
 KUBELET_STOPPED = "kubarium.io/kubelet-stopped"
 UNPULLABLE = "kubarium.io/unpullable-images"  # a node annotation: comma-separated images
-# How often a node with nothing new re-posts its status (nodeStatusReportFrequency).
+# How often a node with nothing new re-posts its status (nodeStatusReportFrequency), and, however
+# fast the clock runs, at most this often in real seconds: the Lease says the kubelet is alive;
+# the re-post only refreshes lastHeartbeatTime, and at 1000x it would rewrite every node every
+# 0.3 s.
 STATUS_REPORT_SECONDS = 300.0
+STATUS_REPORT_MIN_WALL_SECONDS = 30.0
 
 
 def kubelet_running(node: dict[str, Any]) -> bool:
@@ -228,7 +232,8 @@ def post_status(
         if ready and ready.get("lastHeartbeatTime")
         else None
     )
-    stale = last is None or (simclock.from_datetime(state, last) < now - STATUS_REPORT_SECONDS)
+    every = max(STATUS_REPORT_SECONDS, STATUS_REPORT_MIN_WALL_SECONDS * state.speed)
+    stale = last is None or (simclock.from_datetime(state, last) < now - every)
     if ready is not None and ready.get("status") == "True" and not stale:
         return
     iso = simclock.to_iso(state, now)

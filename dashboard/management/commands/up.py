@@ -1,7 +1,7 @@
 """``manage.py up``: run the whole of Kubarium in the foreground (what ``make demo`` ends with).
 
-Starts a private Redis (unless ``REDIS_URL`` is set), three Celery workers (the clock with beat,
-the scheduler, the controllers: ``cluster.services.worker_roles``) and Daphne on
+Starts a private Redis (unless ``REDIS_URL`` is set), four Celery workers (the clock with beat,
+the scheduler, the kubelets, the controllers: ``cluster.services.worker_roles``) and Daphne on
 127.0.0.1:``PORT``; waits until each answers; prints the URL; then supervises. Ctrl-C or SIGTERM
 stops everything (exit status 0); if any of them dies, the others are stopped too and the command
 fails, naming the one that died.
@@ -59,7 +59,7 @@ def https_port_from(environ: Mapping[str, str], port: int) -> int:
 class Command(BaseCommand):
     help = (
         "Start Kubarium: a private Redis (unless REDIS_URL is set), Celery workers (clock with "
-        "beat, scheduler, controllers) and Daphne on 127.0.0.1:$PORT (default 8000). "
+        "beat, scheduler, kubelets, controllers) and Daphne on 127.0.0.1:$PORT (default 8000). "
         "Ctrl-C stops them all."
     )
     requires_migrations_checks = True
