@@ -42,7 +42,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from django.db import DatabaseError, InterfaceError, connections
+from django.db import InterfaceError, OperationalError, connections
 from django.utils import translation
 
 from dashboard import broadcast
@@ -218,7 +218,7 @@ class Renderer:
             with translation.override(language):
                 try:
                     return fn(*args)
-                except (InterfaceError, DatabaseError):
+                except (InterfaceError, OperationalError):
                     # Perhaps the kept connection broke (a restarted server): once more on a new
                     # one; a real error fails again and is raised.
                     connections.close_all()
