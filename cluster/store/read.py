@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import re
 import uuid
 from collections import namedtuple
 from collections.abc import Iterable, Iterator
@@ -150,24 +151,33 @@ ObjectRow = namedtuple(
 )
 
 
+# orjson reads integers beyond 64 bits as floats: text with a run of 19 digits (the longest
+# integer it reads exactly has 20; -10**18 has 19) goes to ``json``, which keeps them exact.
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
 def _json_value(value: Any) -> Any:
     """A JSON column as the database driver returns it (text, or already decoded). orjson
-    decodes it (several times faster than ``json``); what orjson refuses and ``json`` reads
-    (integers beyond 64 bits, NaN, lone surrogates) is read by ``json``, as Django would."""
+    decodes it (several times faster than ``json``); what orjson would read otherwise (long
+    integers) or refuses (NaN, lone surrogates) is read by ``json``, as Django would."""
     if not isinstance(value, str):
         return value
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return json.loads(value)
+    if _LONG_NUMBER.search(value) is None:
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(value)
 
 
 def _time_value(value: Any) -> dt.datetime | None:
-    """A datetime column: SQLite returns the text Django stored (UTC, without a zone), other
-    databases an aware datetime."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    """A datetime column, aware in UTC: SQLite's driver gives the naive UTC datetime (or the
+    text) Django stored, other databases an aware datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _uuid_value(value: Any) -> uuid.UUID:
