@@ -306,3 +306,46 @@ def test_the_lesson_command_lists_the_lessons():
     assert "Nodes and Pods / 节点与 Pod" in lines[0]
     with pytest.raises(CommandError, match="no such lesson: nope"):
         call_command("lesson", "nope")
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("调度器把 Pod\n放到空闲的\n节点上。", "调度器把 Pod\n放到空闲的节点上。"),  # a folded line
+        (
+            "新的 Pod 去了 20% 的节点，\n而不是 80% 的。",
+            "新的 Pod 去了 20% 的节点，而不是 80% 的。",
+        ),
+        ("  两端的空白去掉  ", "两端的空白去掉"),
+        ("kubectl get pods", "kubectl get pods"),  # Latin words keep their spaces
+    ],
+)
+def test_chinese_text_loses_the_spaces_yaml_folds_in(written, read):
+    from dashboard.lessons.format import chinese
+
+    assert chinese(written) == read
+
+
+def test_no_shipped_lesson_has_a_space_between_chinese_characters():
+    import dataclasses
+    import re
+
+    from dashboard.lessons.engine import all_lessons
+    from dashboard.lessons.format import Text
+
+    def texts(value):
+        if isinstance(value, Text):
+            yield value
+        elif dataclasses.is_dataclass(value):
+            for item in dataclasses.fields(value):
+                yield from texts(getattr(value, item.name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                yield from texts(item)
+
+    between = re.compile(r"[\u4e00-\u9fff，。]\s+[\u4e00-\u9fff，。]")
+    found = [
+        t.zh_hans for lesson in all_lessons() for t in texts(lesson) if between.search(t.zh_hans)
+    ]
+    assert found == []
+    assert sum(1 for lesson in all_lessons() for _ in texts(lesson)) > 100  # it did look

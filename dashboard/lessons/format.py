@@ -472,7 +472,23 @@ def _text_value(problems: _Problems, value: Any, path: str) -> Text | None:
                 FieldError.invalid(f"{path}.{language}", text, "must be a non-empty string")
             )
             ok = False
-    return Text(value["en"].strip(), value["zh-hans"].strip()) if ok else None
+    return Text(value["en"].strip(), chinese(value["zh-hans"])) if ok else None
+
+
+# Chinese characters and full-width punctuation (CJK symbols, ideographs, full-width forms).
+_CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
+_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}])\\s+(?=[{_CJK}])")
+
+
+def chinese(text: str) -> str:
+    """Chinese text as written: YAML folds a wrapped line into a space, which English wants and
+    Chinese does not, so white space between two Chinese characters goes (and the ends are
+    trimmed). Spaces beside Latin words and numbers stay.
+
+    >>> chinese("调度器把 Pod\n放到空闲的\n节点上。")
+    '调度器把 Pod\n放到空闲的节点上。'
+    """
+    return _BETWEEN_CJK.sub("", text.strip())
 
 
 def _nodes(problems: _Problems, raw: Any) -> list[NodeSpec]:
