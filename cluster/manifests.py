@@ -70,7 +70,8 @@ class Outcome:
     action: str
 
     def __str__(self) -> str:
-        return f"{self.kind.resource_group()}/{self.name} {self.action}"
+        """As kubectl prints it: ``deployment.apps/web created``, ``pod/busy configured``."""
+        return f"{self.kind.type_name()}/{self.name} {self.action}"
 
 
 @dataclass

@@ -90,7 +90,7 @@ def test_scale_a_deployment(cluster, admin_client):
     change = Change.objects.filter(kind="Deployment", name="web").order_by("-revision").first()
     assert change.actor == "dashboard:admin"
     page = admin_client.get(response["Location"]).content.decode()
-    assert "deployments.apps/web scaled to 5" in page
+    assert "deployment.apps/web scaled to 5" in page
 
 
 def test_scale_with_htmx_answers_the_actions_fragment(cluster, admin_client):
@@ -100,7 +100,7 @@ def test_scale_with_htmx_answers_the_actions_fragment(cluster, admin_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<aside id="actions"') and "<html" not in html
-    assert "deployments.apps/web scaled to 3" in html
+    assert "deployment.apps/web scaled to 3" in html
     assert read.get("deployments", "shop", "web")["spec"]["replicas"] == 3
 
 
@@ -405,13 +405,13 @@ def test_apply_yaml(cluster, admin_client):
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="apply-form"')
-    assert "configmaps/settings created" in html and "deployments.apps/api created" in html
+    assert "configmap/settings created" in html and "deployment.apps/api created" in html
     assert 'href="/objects/deployments/shop/api"' in html
     assert Deployment.objects.filter(name="api").exists()
     response = admin_client.post("/apply", {"manifest": GOOD})
     assert response.status_code == 302
     page = admin_client.get("/apply").content.decode()
-    assert "configmaps/settings unchanged" in page
+    assert "configmap/settings unchanged" in page
 
 
 def test_apply_an_uploaded_file(cluster, admin_client):

@@ -111,7 +111,7 @@ def test_playing_steps_through_the_page(admin_client):
     assert 'href="/objects/nodes/lesson1-a"' in panel
     # Step 3 applies the filler Pods (as the dashboard's user).
     panel = admin_client.post(CONTROL, {"action": "next"}, headers=HTMX_PANEL).content.decode()
-    assert "pods/busy created" in panel and "pods/light created" in panel
+    assert "pod/busy created" in panel and "pod/light created" in panel
     assert Pod.objects.get(namespace="lesson-nodes-pods", name="busy").cpu_request == 1600
     # Step 4 waits: Next is refused until the Pods are ready.
     panel = admin_client.post(CONTROL, {"action": "next"}, headers=HTMX_PANEL).content.decode()

@@ -211,7 +211,7 @@ def test_apply_creates_then_is_unchanged_then_configured():
     ip = read.get("services", "default", "web")["spec"]["clusterIP"]
     assert [o.action for o in apply_text(first)] == ["unchanged"]
     edited = first.replace(", old: x", "").replace("port: 80,", "port: 81,")
-    assert [str(o) for o in apply_text(edited)] == ["services/web configured"]
+    assert [str(o) for o in apply_text(edited)] == ["service/web configured"]
     live = read.get("services", "default", "web")
     assert live["metadata"]["labels"] == {"tier": "front"}
     assert live["spec"]["ports"][0]["port"] == 81
@@ -229,7 +229,7 @@ def test_namespace_and_its_objects_in_one_file():
     kind: ConfigMap
     metadata: {name: cfg, namespace: shop}
     """)
-    assert [str(o) for o in outcomes] == ["namespaces/shop created", "configmaps/cfg created"]
+    assert [str(o) for o in outcomes] == ["namespace/shop created", "configmap/cfg created"]
 
 
 def test_apply_command_prints_outcomes_and_errors(tmp_path, capsys):
@@ -237,7 +237,7 @@ def test_apply_command_prints_outcomes_and_errors(tmp_path, capsys):
     good = tmp_path / "good.yaml"
     good.write_text(textwrap.dedent(deploy()))
     call_command("apply", "-f", str(good))
-    assert "deployments.apps/web created" in capsys.readouterr().out
+    assert "deployment.apps/web created" in capsys.readouterr().out
     bad = tmp_path / "bad.yaml"
     bad.write_text(textwrap.dedent(deploy(replicas="-1")))
     with pytest.raises(CommandError):
@@ -251,7 +251,7 @@ def test_delete_and_get_commands(tmp_path, capsys):
     path = tmp_path / "cm.yaml"
     path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: '1'}\n")
     call_command("apply", "-f", str(path))
-    assert "configmaps/cfg created" in capsys.readouterr().out
+    assert "configmap/cfg created" in capsys.readouterr().out
     call_command("get", "configmap", "cfg", "-o", "yaml")
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["data"] == {"a": "1"} and shown["kind"] == "ConfigMap"

@@ -118,6 +118,12 @@ class Kind:
         """``deployments.apps`` or ``pods``: how error messages name the resource."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
+    def type_name(self) -> str:
+        """``deployment.apps`` or ``pod``: how kubectl names the type before an object's name
+        in what it prints (``deployment.apps/web created``, ``pod/busy deleted``)."""
+        kind = self.kind.lower()
+        return f"{kind}.{self.group}" if self.group else kind
+
 
 # --- extractors for computed columns ---------------------------------------------------------
 

@@ -104,7 +104,7 @@ def _queryset(focus: Focus):
 def _object_url(kind: str, namespace: str, name: str) -> str:
     try:
         scoped = kinds.by_kind(kind).namespaced
-    except KeyError:
+    except kinds.UnknownKind:  # an event about a kind Kubarium does not store (a Lease...)
         return ""
     return listing.object_url(kind, namespace if scoped else "", name) if name else ""
 

@@ -181,7 +181,7 @@ def _perform(request: HttpRequest, target: detail.Target, form: FormState) -> st
         replicas = actions.parse_int(values.get("replicas", ""), "spec.replicas", "replicas")
         actions.workload_scale(kind, namespace, name, replicas, actor=actor)
         return _("%(resource)s/%(name)s scaled to %(replicas)d") % {
-            "resource": kind.resource_group(),
+            "resource": kind.type_name(),
             "name": name,
             "replicas": replicas,
         }
@@ -189,7 +189,7 @@ def _perform(request: HttpRequest, target: detail.Target, form: FormState) -> st
         container, image = values.get("container", ""), values.get("image", "")
         actions.workload_image_set(kind, namespace, name, container, image, actor=actor)
         return _("%(resource)s/%(name)s image updated: %(container)s=%(image)s") % {
-            "resource": kind.resource_group(),
+            "resource": kind.type_name(),
             "name": name,
             "container": container,
             "image": image,

@@ -102,7 +102,7 @@ def test_apply_a_manifest_through_the_form_and_watch_its_pods_run(stack, browser
     page.fill("#manifest", MANIFEST)
     page.click("#apply-form button[type='submit']")
     page.wait_for_selector("#apply-form .outcomes")
-    assert "deployments.apps/hello created" in page.inner_text("#apply-form .outcomes")
+    assert "deployment.apps/hello created" in page.inner_text("#apply-form .outcomes")
     _screenshot(page, "apply.png")
 
     page.click("#apply-form .outcomes a")

@@ -95,7 +95,7 @@ def test_a_teacher_plays_lesson_1_and_a_pupil_watches(stack, browser_page):
     # Step 3 applies the filler Pods; step 4 waits until they are ready, live.
     page.click("#lesson-panel button[value='next']")
     page.wait_for_selector("#lesson-panel .results")
-    assert "pods/busy created" in page.inner_text("#lesson-panel .results")
+    assert "pod/busy created" in page.inner_text("#lesson-panel .results")
     page.click("#lesson-panel button[value='next']")
     page.wait_for_selector("#lesson-panel[data-lesson-step='nodes-and-pods:4']")
     page.wait_for_selector("#lesson-panel .lesson-step.s-done", timeout=SLOW_MS)
