@@ -693,6 +693,21 @@ def test_events_newest_first_with_filters(client, cluster):
     assert client.get("/events?type=<script>").status_code == 200
 
 
+def test_an_event_about_a_kind_kubarium_does_not_store_is_listed_without_a_link(client, cluster):
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "name": "worker-1",
+        "namespace": "kube-node-lease",
+        "uid": str(uuid.uuid4()),
+    }
+    store_events.record_reference(lease, "RenewFailed", "lease not renewed", component="kubelet")
+    response = client.get("/events?namespace=kube-node-lease")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "lease not renewed" in html and "/objects/leases/" not in html
+
+
 def test_events_are_paginated(client, cluster):
     now = timezone.now()
     Event.objects.bulk_create(
