@@ -164,6 +164,12 @@ def namespaces_where(
     )
 
 
+def may_run_the_cluster(user: User) -> bool:
+    """Whether ``user`` may change what affects everyone, as the simulation clock and the
+    control plane's components: an editor or admin role cluster-wide (or ``AlwaysAllow``)."""
+    return bool(roles_in(user, None) & {Role.EDITOR, Role.ADMIN})
+
+
 def may_read_secret_data(user: User, namespace: str | None) -> bool:
     """Whether ``user`` may see the values of Secrets in ``namespace``: editors and admins
     there. Never viewers nor anonymous read (they may know a Secret exists, not what it holds);

@@ -122,3 +122,28 @@ def test_live_stream_admits_who_may_see_the_page(cluster, memory_layer, client, 
         settings.KUBARIUM_ANONYMOUS_READ = True
     connected, _ = connect(cookies)
     assert connected
+
+
+@pytest.mark.parametrize(
+    ("role", "namespace", "changes"),
+    [
+        ("viewer", "", False),
+        ("editor", "shop", False),  # an editor of one namespace: the clock is everyone's
+        ("editor", "", True),
+        ("admin", "", True),
+    ],
+)
+def test_only_a_cluster_wide_editor_or_admin_changes_the_clock(
+    client, alice, role, namespace, changes
+):
+    from cluster.models import RoleBinding
+
+    RoleBinding.objects.create(user=alice, role=role, namespace=namespace)
+    client.force_login(alice)
+    clock.resume()
+    response = client.post("/clock", {"action": "pause"})
+    assert clock.state().paused is changes
+    assert response.status_code == (302 if changes else 403)
+    htmx = client.post("/clock", {"action": "resume"}, HTTP_HX_REQUEST="true")
+    assert htmx.status_code == 200
+    assert ("Only an editor or admin of the whole cluster" in htmx.content.decode()) is not changes

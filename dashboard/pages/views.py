@@ -13,6 +13,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseForbidden,
     HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
@@ -23,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from cluster import clock
+from cluster import access, clock
 from dashboard.pages import architecture as page
 from dashboard.pages import chrome, config, events, listing, networking, workloads
 
@@ -46,14 +47,20 @@ def architecture(request: HttpRequest) -> HttpResponse:
 def clock_control(request: HttpRequest) -> HttpResponse:
     """Pause, resume, step or set the speed of the simulation clock (small POST forms)."""
     error = ""
-    try:
-        chrome.clock_action(request.POST.get("action", ""), request.POST.get("speed", ""))
-    except chrome.ClockActionError as refused:
-        error = _("The clock refused: %(reason)s") % {"reason": refused}
+    allowed = access.may_run_the_cluster(request.user)
+    if not allowed:  # the clock is everyone's: a cluster-wide editor or admin may change it
+        error = _("Only an editor or admin of the whole cluster may change the clock.")
+    else:
+        try:
+            chrome.clock_action(request.POST.get("action", ""), request.POST.get("speed", ""))
+        except chrome.ClockActionError as refused:
+            error = _("The clock refused: %(reason)s") % {"reason": refused}
     if request.htmx:
         context = {"clock": chrome.clock_view(), "clock_error": error}
         # 200 even when refused: htmx swaps only successful responses, and the message is news.
         return render(request, "base.html#clock", context)
+    if not allowed:
+        return HttpResponseForbidden(error)
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
