@@ -297,8 +297,4 @@ def render_region(focus: Focus) -> str:
 
 
 def render_update(focus: Focus, messages: Sequence[Mapping[str, Any]]) -> str:
-    changed, overflow = listing.changed_kinds(messages)
-    if overflow:
-        return render_region(focus)
-    stale = listing.stale_sections(changed, LIVE)
-    return listing.render_sections(TEMPLATE, stale, region_context(focus, stale)) if stale else ""
+    return listing.render_update(TEMPLATE, messages, LIVE, lambda only: region_context(focus, only))

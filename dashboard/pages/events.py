@@ -168,11 +168,8 @@ def render_region(focus: Focus) -> str:
 
 
 def render_update(focus: Focus, messages: Sequence[Mapping[str, Any]]) -> str:
-    changed, overflow = listing.changed_kinds(messages)
-    if overflow:
-        return render_region(focus)
-    stale = listing.stale_sections(changed, LIVE)
-    return listing.render_sections(TEMPLATE, stale, region_context(focus)) if stale else ""
+    # One section, so its context is the whole region's.
+    return listing.render_update(TEMPLATE, messages, LIVE, lambda _only: region_context(focus))
 
 
 def render_tick(focus: Focus, previous: tuple[int, str] | None) -> tuple[str, tuple[int, str]]:

@@ -6,14 +6,14 @@
 - pods summarised by coarse state per owner, in one grouped query (``pod_counts``);
 - links to the Object detail pages (``/objects/<kind-plural>/<namespace>/<name>``);
 - the live part: which sections a batch of notices makes stale, rendered with the same
-  partials as the page (``render_sections``).
+  partials as the page (``render_sections``; ``render_update`` does it all for a batch).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -198,3 +198,25 @@ def stale_sections(changed: set[str], sections: Mapping[str, frozenset[str]]) ->
 
 def render_sections(template: str, names: Sequence[str], context: Mapping[str, Any]) -> str:
     return "".join(render_to_string(f"{template}#{name}", dict(context)) for name in names)
+
+
+def render_update(
+    template: str,
+    messages: Sequence[Mapping[str, Any]],
+    sections: Mapping[str, frozenset[str]],
+    context: Callable[[Sequence[str] | None], Mapping[str, Any]],
+    render: Callable[[Sequence[str], Mapping[str, Any]], str] | None = None,
+) -> str:
+    """A list page's live update for a batch of messages: the whole ``#region`` after an
+    overflow (with ``context(None)``, all of it); else the sections (of ``sections``: name → the
+    kinds it shows) that show a changed kind, rendered with ``context(stale)`` (by
+    ``render(stale, context)`` where the page renders them its own way); else ``""``."""
+    changed, overflow = changed_kinds(messages)
+    if overflow:
+        return render_sections(template, ["region"], context(None))
+    stale = stale_sections(changed, sections)
+    if not stale:
+        return ""
+    if render is None:
+        return render_sections(template, stale, context(stale))
+    return render(stale, context(stale))

@@ -648,13 +648,10 @@ def render_region(focus: Focus) -> str:
 
 
 def render_update(focus: Focus, messages: Sequence[Mapping[str, Any]]) -> str:
-    changed, overflow = listing.changed_kinds(messages)
-    if overflow:
-        return render_region(focus)
-    stale = listing.stale_sections(changed, LIVE)
-    if not stale:
-        return ""
-    return listing.render_sections(TEMPLATE, stale, region_context(focus, only=stale))
+    # The traffic tallies are not here: they move with the clock (``render_tick``).
+    return listing.render_update(
+        TEMPLATE, messages, LIVE, lambda only: region_context(focus, only=only)
+    )
 
 
 def render_tick(focus: Focus, previous: str | None) -> tuple[str, str]:

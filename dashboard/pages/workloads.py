@@ -542,16 +542,18 @@ def render_region(focus: Focus) -> str:
 
 
 def render_update(focus: Focus, messages: Sequence[Mapping[str, Any]]) -> str:
-    changed, overflow = listing.changed_kinds(messages)
-    if overflow:
-        return render_region(focus)
+    # Only the sections the page shows (one kind, or all), and the opened tiles if any.
     shown = {k: v for k, v in LIVE.items() if k in section_keys(focus) or k == "opened"}
     if focus.open is None:
         shown.pop("opened")
-    stale = listing.stale_sections(changed, shown)
-    if not stale:
-        return ""
-    context = region_context(focus, only=stale)
+    return listing.render_update(
+        TEMPLATE, messages, shown, lambda only: region_context(focus, only=only), _render_stale
+    )
+
+
+def _render_stale(stale: Sequence[str], context: Mapping[str, Any]) -> str:
+    """The opened tiles with their own partial; each list section with ``#section`` (its
+    ``s``)."""
     parts = []
     for key in stale:
         if key == "opened":
