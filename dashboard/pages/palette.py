@@ -93,6 +93,21 @@ def _refuse_nodes(user) -> None:
         )
 
 
+def _refuse_components(user, message: str) -> None:
+    """403 with ``message`` (what was refused) unless ``user`` may stop and start the control
+    plane's components."""
+    if not may_switch_components(user):
+        raise ActionError.on("", message, 403)
+
+
+def _node_names(where: str) -> list[str]:
+    """The nodes an image breakage covers: all of them (``ALL_NODES``) or the one named (an
+    ``ActionError`` if there is none, as ``_node``)."""
+    if where == ALL_NODES:
+        return list(Node.objects.order_by("name").values_list("name", flat=True))
+    return [_node(where)["metadata"]["name"]]
+
+
 def _refuse(user, verb: str, kind: kinds.Kind, namespace: str, name: str = "") -> None:
     resource = kind.plural
     if not access.allows(user, verb, resource, namespace or None, kind.group):
@@ -362,13 +377,11 @@ def break_(what: str, form: dict[str, str], user) -> str:
             raise ActionError.on(
                 "component", _("Choose kube-scheduler or kube-controller-manager.")
             )
-        if not may_switch_components(user):
-            raise ActionError.on(
-                "",
-                _("Stopping %(component)s needs the editor or admin role for the whole cluster.")
-                % {"component": component},
-                403,
-            )
+        _refuse_components(
+            user,
+            _("Stopping %(component)s needs the editor or admin role for the whole cluster.")
+            % {"component": component},
+        )
         faults.stop(component, actor=actor)
         return _("%(component)s stopped.") % {"component": component}
     if what in ("node-stop", "cordon", "drain"):
@@ -404,12 +417,7 @@ def break_(what: str, form: dict[str, str], user) -> str:
         image = _image(form.get("image", ""))
         where = form.get("node", "") or ALL_NODES
         _refuse_nodes(user)
-        names = (
-            list(Node.objects.order_by("name").values_list("name", flat=True))
-            if where == ALL_NODES
-            else [_node(where)["metadata"]["name"]]
-        )
-        for name in names:
+        for name in _node_names(where):
             node = read.get("Node", "", name)
             images = _unpullable(node["metadata"].get("annotations"))
             if image not in images:
@@ -489,13 +497,11 @@ def undo(fault_id: str, user) -> str:
     if category == "component":
         if target not in faults.COMPONENTS:
             raise ActionError.on("", _("Unknown component."), 404)
-        if not may_switch_components(user):
-            raise ActionError.on(
-                "",
-                _("Starting %(component)s needs the editor or admin role for the whole cluster.")
-                % {"component": target},
-                403,
-            )
+        _refuse_components(
+            user,
+            _("Starting %(component)s needs the editor or admin role for the whole cluster.")
+            % {"component": target},
+        )
         faults.start(target, actor=actor)
         return _("%(component)s started: it catches up.") % {"component": target}
     if category in ("kubelet", "cordon"):
@@ -525,12 +531,7 @@ def undo(fault_id: str, user) -> str:
     if category == "image":
         where, _sep, image = target.partition(":")
         _refuse_nodes(user)
-        names = (
-            list(Node.objects.order_by("name").values_list("name", flat=True))
-            if where == ALL_NODES
-            else [_node(where)["metadata"]["name"]]
-        )
-        for name in names:
+        for name in _node_names(where):
             node = read.get("Node", "", name)
             images = _unpullable(node["metadata"].get("annotations"))
             if image in images:
