@@ -18,7 +18,6 @@ written again. Otherwise nothing changes, so a kubeconfig copied elsewhere keeps
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 import yaml
 from django.contrib.auth import get_user_model
 
-from cluster import access
+from cluster import access, tls
 
 ADMIN_USERNAME = "admin"
 CLUSTER_NAME = "kubarium"
@@ -42,14 +41,6 @@ class DemoAccess:
     username: str
     password_file: Path | None  # None: the admin user existed before and has its own password
     token_created: bool
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as output:
-        output.write(text)
-    path.chmod(0o600)
 
 
 def kubeconfig_document(server: str, ca_pem: bytes, token: str) -> dict[str, Any]:
@@ -113,7 +104,7 @@ def ensure_admin(state_dir: Path) -> tuple[Any, Path | None]:
     if user is None:
         password = secrets.token_urlsafe(12)
         user = users.objects.create_superuser(ADMIN_USERNAME, email="", password=password)
-        _write_private(password_file, password + "\n")
+        tls.write_private(password_file, (password + "\n").encode())
         return user, password_file
     if password_file.exists() and user.check_password(password_file.read_text().strip()):
         return user, password_file
@@ -129,7 +120,7 @@ def ensure_demo_access(state_dir: Path, server: str, ca_pem: bytes) -> DemoAcces
         return DemoAccess(path, user.get_username(), password_file, token_created=False)
     _, token = access.token_create(user, name=TOKEN_NAME)
     document = kubeconfig_document(server, ca_pem, token)
-    _write_private(path, yaml.safe_dump(document, sort_keys=False))
+    tls.write_private(path, yaml.safe_dump(document, sort_keys=False).encode())
     return DemoAccess(path, user.get_username(), password_file, token_created=True)
 
 
