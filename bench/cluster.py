@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # This file's name would hide the ``cluster`` package: the project root goes first.
 sys.path.insert(0, str(ROOT))
 
-from _setup import setup_django  # noqa: E402
+from _setup import cpu_seconds, machine_cpu, setup_django  # noqa: E402
 from scheduler import bench_database  # noqa: E402
 
 from cluster import services  # noqa: E402  (no Django at import time)
@@ -186,30 +186,7 @@ def print_sample(current: Sample, previous: Sample | None, target: int) -> None:
     )
 
 
-# --- CPU and the worker's log ----------------------------------------------------------------
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of ``pids`` so far (Linux ``/proc/PID/stat`` fields 14, 15)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, from ``/proc/stat``'s first line
-    (user nice system idle iowait irq softirq steal, in clock ticks; idle + iowait is idle)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    ticks = os.sysconf("SC_CLK_TCK")
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / ticks, sum(values) / ticks
+# --- the worker's log ------------------------------------------------------------------------
 
 
 def tick_fate(log: Path) -> tuple[int, int]:

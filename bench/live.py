@@ -83,6 +83,8 @@ sys.path.insert(0, str(ROOT))
 if str(BENCH) not in sys.path:
     sys.path.append(str(BENCH))
 
+from _setup import cpu_seconds, machine_cpu  # noqa: E402
+
 from cluster import services  # noqa: E402  (no Django at import time)
 
 NAMESPACE = "bench"
@@ -237,27 +239,6 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # --- processes -------------------------------------------------------------------------------
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of ``pids`` so far (``/proc/PID/stat`` fields 14 and 15)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
-def machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far (``/proc/stat``)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    idle = values[3] + values[4]
-    return float(sum(values) - idle), float(sum(values))
 
 
 def start_daphne(
@@ -448,7 +429,7 @@ def _drive(
     supervisor.wait_ready(clients, ready, timeout=READY_TIMEOUT + args.clients)
     time.sleep(1.0)  # let the consumers' first clock renders go out
     server_pids = services.group_members(server.pgid)
-    cpu_start, machine_start = cpu_seconds(server_pids), machine_busy()
+    cpu_start, machine_start = cpu_seconds(server_pids), machine_cpu()
     clients_start = cpu_seconds([clients.pid])
     commits: list[tuple[int, float]] = []
     interval = 1.0 / args.rate
@@ -469,7 +450,7 @@ def _drive(
     (directory / "target").write_text(str(max(r for r, _ in commits)))
     services.wait_for(lambda: clients.returncode is not None, timeout=args.drain + 60, interval=0.1)
     cpu = (cpu_seconds(server_pids) - cpu_start) / elapsed
-    busy, total = (end - start for end, start in zip(machine_busy(), machine_start, strict=True))
+    busy, total = (end - start for end, start in zip(machine_cpu(), machine_start, strict=True))
     if clients.returncode != 0:
         raise RuntimeError(f"the clients failed:\n{(directory / 'clients.log').read_text()}")
     result = json.loads((directory / "results.json").read_text())
