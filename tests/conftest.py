@@ -174,6 +174,18 @@ def access_enforced(settings) -> None:
     settings.KUBARIUM_ANONYMOUS_READ = False
 
 
+@pytest.fixture
+def fresh_clock() -> Iterator[None]:
+    """The clock read again from the database before and after the test (``clock.invalidate``:
+    no cached speed or pause from another test). A module that needs it for every test says
+    ``pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]``."""
+    from cluster import clock
+
+    clock.invalidate()
+    yield
+    clock.invalidate()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _control_plane_off_by_default():
     """Unit tests write without waking the control plane or the live stream; the

@@ -9,14 +9,7 @@ from cluster.models import NodeHeartbeat, Timer
 from cluster.store import write
 from tests.builders import configmap, node
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_clock():
-    clock.invalidate()
-    yield
-    clock.invalidate()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
 
 def test_pause_freezes_simulated_time_and_step_advances_it():

@@ -10,7 +10,6 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from cluster import clock
 from cluster.kubelet.runner import KUBELET_STOPPED
 from cluster.models import Change, Deployment, Node, Pod, Role, RoleBinding
 from cluster.store import read, write
@@ -19,16 +18,9 @@ from cluster.store.errors import NotFound
 from dashboard.pages import actions
 from tests.builders import deployment, namespace, node, pod
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
 HTMX = {"HX-Request": "true", "HX-Target": "actions"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_clock():
-    clock.invalidate()
-    yield
-    clock.invalidate()
 
 
 def owner_ref(obj: dict) -> dict:

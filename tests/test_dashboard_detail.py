@@ -28,7 +28,7 @@ from tests.builders import deployment, namespace, node, pod
 from tests.test_dashboard_logic import notice
 from tests.test_dashboard_stream import receive_page
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
 SECRET_VALUE = "s3cr3t-passw0rd"
 
@@ -132,13 +132,6 @@ def owner_ref(obj: dict) -> dict:
         "controller": True,
         "blockOwnerDeletion": True,
     }
-
-
-@pytest.fixture(autouse=True)
-def fresh_clock():
-    clock.invalidate()
-    yield
-    clock.invalidate()
 
 
 @pytest.fixture

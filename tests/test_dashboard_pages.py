@@ -40,18 +40,11 @@ from tests.builders import configmap, deployment, namespace, node, pod, service
 from tests.test_dashboard_logic import notice
 from tests.test_dashboard_views import MAX_PAGE_BYTES, htmx_get, ids, top_ids
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
 PAGES = ["workloads", "networking", "config", "events"]
 # A page must be ready well within the 1 s budget; the test database may be slow.
 MAX_RENDER_SECONDS = 2.0
-
-
-@pytest.fixture(autouse=True)
-def fresh_clock():
-    clock.invalidate()
-    yield
-    clock.invalidate()
 
 
 def owned(obj: dict, owner: dict) -> dict:

@@ -21,16 +21,9 @@ from dashboard.pages.architecture import POD_TILES, Focus
 from tests.builders import namespace, node, pod
 from tests.test_dashboard_logic import notice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
 MAX_PAGE_BYTES = 300 * 1024
-
-
-@pytest.fixture(autouse=True)
-def fresh_clock():
-    clock.invalidate()
-    yield
-    clock.invalidate()
 
 
 @pytest.fixture

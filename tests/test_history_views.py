@@ -8,22 +8,15 @@ import re
 
 import pytest
 
-from cluster import clock, faults
+from cluster import faults
 from cluster.store import read, write
 from cluster.store.bootstrap import ensure_system_objects
 from dashboard.pages import history
 from tests.builders import namespace, node, pod
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
 LIVE = {"HX-Request": "true", "HX-Target": "live"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_clock():
-    clock.invalidate()
-    yield
-    clock.invalidate()
 
 
 @pytest.fixture

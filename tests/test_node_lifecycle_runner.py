@@ -17,14 +17,7 @@ from cluster.models import NodeHeartbeat
 from cluster.store import read, write
 from tests.builders import node
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_clock():
-    clock.invalidate()
-    yield
-    clock.invalidate()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
 
 def ready_status(name: str) -> str:

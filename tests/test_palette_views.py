@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from cluster import clock, faults
+from cluster import faults
 from cluster.kubelet.runner import KUBELET_STOPPED, UNPULLABLE
 from cluster.models import Event, Node, Pod, Role, RoleBinding
 from cluster.store import read, write
@@ -19,16 +19,9 @@ from cluster.store.bootstrap import ensure_system_objects
 from dashboard.pages import architecture, palette
 from tests.builders import deployment, namespace, node, pod
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
 HTMX = {"HX-Request": "true", "HX-Target": "palette"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_clock():
-    clock.invalidate()
-    yield
-    clock.invalidate()
 
 
 @pytest.fixture
