@@ -21,13 +21,8 @@ from dashboard.broadcast import messages_for
 from dashboard.pages import networking
 from tests.builders import deployment, namespace, node, pod, service
 from tests.test_dashboard_logic import notice
-from tests.test_dashboard_stream import no_page_message, receive_page, run
+from tests.test_dashboard_stream import memory_layer, no_page_message, receive_page, run  # noqa: F401 (memory_layer: a fixture)
 from tests.test_dashboard_views import top_ids
-
-
-@pytest.fixture
-def memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 @pytest.fixture

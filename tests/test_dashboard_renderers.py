@@ -26,13 +26,8 @@ from dashboard.pages import architecture
 from dashboard.pages.architecture import Focus
 from tests.builders import namespace, node, pod
 from tests.test_dashboard_logic import notice
-from tests.test_dashboard_stream import no_page_message, receive_page, run
+from tests.test_dashboard_stream import memory_layer, no_page_message, receive_page, run  # noqa: F401 (memory_layer: a fixture)
 from tests.test_dashboard_views import top_ids
-
-
-@pytest.fixture
-def memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 @pytest.fixture

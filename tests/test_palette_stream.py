@@ -14,12 +14,7 @@ from cluster.store.bootstrap import ensure_system_objects
 from cluster.store.read import current_revision
 from tests.builders import node
 from tests.test_dashboard_pages_stream import communicator
-from tests.test_dashboard_stream import receive_page, run
-
-
-@pytest.fixture
-def memory_layer(settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+from tests.test_dashboard_stream import memory_layer, receive_page, run  # noqa: F401 (memory_layer: a fixture)
 
 
 @pytest.fixture
