@@ -3,35 +3,23 @@ through Playwright) against a real Daphne, Redis and control plane, signed in as
 through /admin/login/: apply a manifest through the form, scale, stop a node's kubelet, and
 watch the cluster answer on the page without a reload."""
 
-# The Architecture tests' fixtures (the stack, the browser) are imported here and then named
-# as test parameters, which ruff reads as redefinitions.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from cluster import clock, manifests, services
 from cluster.models import Pod, SchedulingDecision
 from cluster.store import write
-from tests.browser.test_architecture import (  # noqa: F401 (fixtures)
-    ARTIFACTS,
-    EXAMPLES,
-    browser_page,
-    clock_at_test_speed,
-    in_thread,
-    stack,
-)
+from tests.browser.helpers import EXAMPLES, in_thread, screenshot, sign_in_superuser
 from tests.builders import deployment, pod
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clock_at_test_speed"),
 ]
 
-PASSWORD = "a-long-test-password"
 READY_TIMEOUT = 90.0
 
 MANIFEST = """apiVersion: apps/v1
@@ -60,27 +48,6 @@ def _cluster() -> None:
         in_thread(manifests.apply, manifests.load_paths([EXAMPLES / name]))
 
 
-def _sign_in(page, base_url: str, next_path: str) -> None:
-    """Create a superuser and sign in through Django admin's sign-in form."""
-
-    def make_user() -> None:
-        users = get_user_model()
-        if not users.objects.filter(username="teacher").exists():
-            users.objects.create_superuser("teacher", "teacher@example.com", PASSWORD)
-
-    in_thread(make_user)
-    page.goto(f"{base_url}/admin/login/?next={next_path}")
-    page.fill("#id_username", "teacher")
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type='submit']")
-    page.wait_for_url(f"{base_url}{next_path}")
-
-
-def _screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
 def _ready_pods(namespace: str, app: str) -> int:
     return Pod.objects.filter(
         namespace=namespace, labels__app=app, ready=True, deletion_timestamp__isnull=True
@@ -96,14 +63,14 @@ def test_apply_a_manifest_through_the_form_and_watch_its_pods_run(stack, browser
     and Ready, live."""
     _cluster()
     page = browser_page
-    _sign_in(page, stack.url, "/apply")
+    sign_in_superuser(page, stack.url, "/apply")
     page.wait_for_selector("body[data-stream='live']")  # the clock's stream
     in_thread(clock.pause)
     page.fill("#manifest", MANIFEST)
     page.click("#apply-form button[type='submit']")
     page.wait_for_selector("#apply-form .outcomes")
     assert "deployment.apps/hello created" in page.inner_text("#apply-form .outcomes")
-    _screenshot(page, "apply.png")
+    screenshot(page, "apply.png")
 
     page.click("#apply-form .outcomes a")
     page.wait_for_url(f"{stack.url}/objects/deployments/shop/hello")
@@ -119,7 +86,7 @@ def test_apply_a_manifest_through_the_form_and_watch_its_pods_run(stack, browser
     )
     assert page.evaluate("window.kubariumNotReloaded") is True
     assert "Running 1/1" in page.inner_text(f"{READY_BADGES} >> nth=0")
-    _screenshot(page, "detail-deployment.png")
+    screenshot(page, "detail-deployment.png")
 
 
 def test_scale_through_the_ui(stack, browser_page):
@@ -133,7 +100,7 @@ def test_scale_through_the_ui(stack, browser_page):
         )
     )
     page = browser_page
-    _sign_in(page, stack.url, "/objects/deployments/shop/web")
+    sign_in_superuser(page, stack.url, "/objects/deployments/shop/web")
     page.wait_for_selector("body[data-stream='live']")
     page.wait_for_function(f"document.querySelectorAll('{READY_BADGES}').length === 2")
     page.evaluate("window.kubariumNotReloaded = true")
@@ -153,7 +120,7 @@ def test_scale_through_the_ui(stack, browser_page):
     )
     assert page.evaluate("window.kubariumNotReloaded") is True
     assert "replicas: 4" in page.inner_text("#detail-yaml pre")
-    _screenshot(page, "detail-scaled.png")
+    screenshot(page, "detail-scaled.png")
 
 
 def _node_with_pods(app: str) -> str:
@@ -183,7 +150,7 @@ def test_stop_a_nodes_kubelet_and_watch_its_pods_move(stack, browser_page):
     )
     node = in_thread(_node_with_pods, "mover")
     page = browser_page
-    _sign_in(page, stack.url, f"/objects/nodes/{node}")
+    sign_in_superuser(page, stack.url, f"/objects/nodes/{node}")
     page.wait_for_selector("body[data-stream='live']")
     page.evaluate("window.kubariumNotReloaded = true")
     moving = page.locator("#detail-related a[href^='/objects/pods/shop/mover-']").count()
@@ -206,7 +173,7 @@ def test_stop_a_nodes_kubelet_and_watch_its_pods_move(stack, browser_page):
         timeout=READY_TIMEOUT * 1000,
     )
     assert page.evaluate("window.kubariumNotReloaded") is True
-    _screenshot(page, "detail-node-stopped.png")
+    screenshot(page, "detail-node-stopped.png")
     # ...and the Deployment has three ready pods again, elsewhere.
     in_thread(
         lambda: services.wait_for(
@@ -239,10 +206,10 @@ def test_a_pending_pods_page_explains_why(stack, browser_page):
         )
     )
     page = browser_page
-    _sign_in(page, stack.url, "/objects/pods/shop/greedy")
+    sign_in_superuser(page, stack.url, "/objects/pods/shop/greedy")
     page.wait_for_selector("body[data-stream='live']")
     section = page.inner_text("#detail-scheduling")
     assert "Pending: no node has 64 cpu free" in section
     assert "0/4 nodes are available" in section and "Insufficient cpu" in section
     assert page.locator("#detail-scheduling tbody tr").count() == 4
-    _screenshot(page, "detail-pod-pending.png")
+    screenshot(page, "detail-pod-pending.png")

@@ -3,105 +3,20 @@ real Daphne, a real Redis and a real control plane: pods appear live, without a 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
-
 import pytest
-from django.conf import settings
 
-from cluster import clock, dispatch, manifests, services
-from cluster.store import notify, write
-from dashboard import broadcast
+from cluster import clock, manifests, services
+from cluster.store import write
 from tests.browser import servers
+from tests.browser.helpers import ARTIFACTS, EXAMPLES, in_thread
 from tests.builders import deployment, pod
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clock_at_test_speed"),
 ]
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-SPEED = 20.0
-TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def stack(test_database_url: str, redis_url: str, tmp_path_factory) -> Iterator[servers.Server]:
-    """Daphne and a publishing control plane (worker with beat, clock at 20x); this process
-    enqueues control plane work and publishes its own commits."""
-    directory = tmp_path_factory.mktemp("browser")
-    settings.KUBARIUM["SPEED"] = SPEED
-    clock.invalidate()
-    with (
-        servers.publishing_worker(test_database_url, redis_url, directory, SPEED),
-        servers.daphne(test_database_url, redis_url, directory) as web,
-    ):
-        notify.subscribe(dispatch.on_change)
-        broadcast.connect()
-        try:
-            yield web
-        finally:
-            broadcast.flush()
-            broadcast.disconnect()
-            notify.unsubscribe(dispatch.on_change)
-            settings.KUBARIUM["SPEED"] = 1.0
-            _forget_queued_work(redis_url)
-
-
-@pytest.fixture(autouse=True)
-def clock_at_test_speed():
-    """The clock's row may predate the stack (migrations write): run it at SPEED."""
-    clock.set_speed(SPEED)
-    yield
-    clock.invalidate()
-
-
-def _forget_queued_work(redis_url: str) -> None:
-    import redis as redis_client
-
-    client = redis_client.Redis.from_url(redis_url)
-    keys = list(client.scan_iter("kubarium:*")) + [b"celery", b"scheduler"]
-    client.delete(*keys)
-
-
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
-        finally:
-            browser.close()
-
-
-@contextlib.contextmanager
-def _executor() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(max_workers=1) as executor:
-        yield executor
-
-
-def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a store call outside Playwright's event loop (Django refuses ORM calls inside one)."""
-    with _executor() as executor:
-        return executor.submit(fn, *args, **kwargs).result()
 
 
 def test_pods_of_a_new_deployment_appear_without_a_reload(stack, browser_page):

@@ -7,9 +7,6 @@ moves on."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,8 +15,7 @@ from cluster import clock
 from cluster.models import Node, Role, RoleBinding
 from cluster.store import read, write
 from cluster.store.bootstrap import ensure_system_objects
-from tests.browser import servers
-from tests.browser.test_architecture import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, in_thread
+from tests.browser.helpers import ARTIFACTS, in_thread, new_page
 from tests.builders import namespace, node, pod
 
 pytestmark = [
@@ -28,19 +24,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PASSWORD = "a-long-teacher-password"
 LESSON = "nodes-and-pods"
-
-
-@pytest.fixture(scope="module")
-def demo_server(test_database_url: str, redis_url: str, tmp_path_factory) -> Iterator[Any]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KUBARIUM_AUTHORIZATION_MODE", "RBAC")
-        patch.setenv("KUBARIUM_ANONYMOUS_READ", "1")
-        directory = tmp_path_factory.mktemp("follow")
-        with servers.daphne(test_database_url, redis_url, directory) as web:
-            yield web
 
 
 @pytest.fixture
@@ -57,18 +42,6 @@ def classroom() -> None:
     RoleBinding.objects.create(user=teacher, role=Role.EDITOR, namespace="")
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 def lesson_kubelets_report_ready() -> None:
     """What the lesson's kubelets would report (no control plane runs here): its nodes Ready."""
     for row in Node.objects.filter(name__startswith="lesson1-"):
@@ -77,12 +50,6 @@ def lesson_kubelets_report_ready() -> None:
             {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "ready"}
         ]
         write.update_status(obj)
-
-
-def new_page(browser) -> Any:
-    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    return page
 
 
 def test_a_follower_sees_the_presenters_page_and_highlight_live(demo_server, classroom, browser):

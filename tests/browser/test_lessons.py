@@ -3,38 +3,23 @@ Redis and control plane: a teacher signs in, starts lesson 1 and plays its first
 second browser context, another user's, watches the same steps arrive over its stream.
 Screenshots: ``tests/artifacts/lesson-*.png``."""
 
-# The Architecture tests' fixtures (the stack, the browser) are imported here and then named
-# as test parameters, which ruff reads as redefinitions.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from cluster.models import Pod, Role, RoleBinding
-from tests.browser.test_actions import PASSWORD, _sign_in
-from tests.browser.test_architecture import (  # noqa: F401 (fixtures)
-    ARTIFACTS,
-    browser_page,
-    clock_at_test_speed,
-    in_thread,
-    stack,
-)
+from tests.browser.helpers import PASSWORD, in_thread, screenshot, sign_in_superuser
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clock_at_test_speed"),
 ]
 
 PATH = "/lessons/nodes-and-pods"
 SLOW_MS = 120_000  # preparing and the first Pods, at the lesson's own speed (1x)
-
-
-def _screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def _outline(page, selector: str) -> str:
@@ -62,9 +47,9 @@ def _watcher(browser, base_url: str):
 
 def test_a_teacher_plays_lesson_1_and_a_pupil_watches(stack, browser_page):
     page = browser_page
-    _sign_in(page, stack.url, "/lessons")
+    sign_in_superuser(page, stack.url, "/lessons")
     assert page.locator(".lesson-card").count() >= 4
-    _screenshot(page, "lessons.png")
+    screenshot(page, "lessons.png")
     page.click("a[href='/lessons/nodes-and-pods']")
     page.wait_for_url(f"{stack.url}{PATH}")
     page.wait_for_selector("body[data-stream='live']")
@@ -90,7 +75,7 @@ def test_a_teacher_plays_lesson_1_and_a_pupil_watches(stack, browser_page):
     watcher.wait_for_selector("#lesson-panel[data-lesson-step='nodes-and-pods:2']")
     assert _outline(watcher, "#node-lesson1-a") == "solid"
     assert _outline(watcher, "#cp-kube-scheduler") == "none"
-    _screenshot(page, "lesson-node-highlighted.png")
+    screenshot(page, "lesson-node-highlighted.png")
 
     # Step 3 applies the filler Pods; step 4 waits until they are ready, live.
     page.click("#lesson-panel button[value='next']")
@@ -117,7 +102,7 @@ def test_a_teacher_plays_lesson_1_and_a_pupil_watches(stack, browser_page):
     page.wait_for_selector("#lesson-panel .choice.picked")
     watcher.wait_for_selector("#lesson-panel .choice.picked")
     assert watcher.locator("#lesson-panel .explanation").count() == 0
-    _screenshot(page, "lesson-predict.png")
-    _screenshot(watcher, "lesson-watcher.png")
+    screenshot(page, "lesson-predict.png")
+    screenshot(watcher, "lesson-watcher.png")
     assert page.evaluate("window.kubariumNotReloaded") is True
     watcher.close()

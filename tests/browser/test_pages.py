@@ -2,10 +2,6 @@
 Chromium through Playwright) against a real Daphne, Redis and control plane: a request's route,
 traffic spreading over the endpoints, and changes made elsewhere appearing without a reload."""
 
-# The Architecture tests' fixtures (the stack, the browser) are imported here and then named
-# as test parameters, which ruff reads as redefinitions.
-# ruff: noqa: F811
-
 from __future__ import annotations
 
 import pytest
@@ -13,20 +9,14 @@ import pytest
 from cluster import clock, manifests, services
 from cluster.models import Endpoints
 from cluster.store import write
-from tests.browser.test_architecture import (  # noqa: F401 (fixtures)
-    ARTIFACTS,
-    EXAMPLES,
-    browser_page,
-    clock_at_test_speed,
-    in_thread,
-    stack,
-)
+from tests.browser.helpers import EXAMPLES, in_thread, screenshot
 from tests.builders import deployment
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clock_at_test_speed"),
 ]
 
 READY_TIMEOUT = 90.0
@@ -47,11 +37,6 @@ def _shop_with_ready_frontend() -> None:
             lambda: _ready_endpoints("shop", "frontend") >= 3, timeout=READY_TIMEOUT, interval=0.3
         )
     )
-
-
-def _screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def test_send_a_request_and_see_its_route(stack, browser_page):
@@ -76,7 +61,7 @@ def test_send_a_request_and_see_its_route(stack, browser_page):
     marked = page.locator("#routing .endpoint.on-route")
     assert marked.count() == 1 and served.split("/", 1)[1] in marked.inner_text()
     page.wait_for_timeout(3500)  # let the hop-by-hop animation finish for the picture
-    _screenshot(page, "networking-route.png")
+    screenshot(page, "networking-route.png")
 
     page.fill("#send input[name='host']", "nowhere.example.com")
     page.click("#send button[type='submit']")
@@ -111,7 +96,7 @@ def test_the_traffic_switch_spreads_load_over_the_endpoints(stack, browser_page)
     # An even spread: round-robin gives each endpoint the same share (10/s of 30/s).
     assert max(counts) - min(counts) <= max(counts) // 5 + 2, counts
     assert page.locator("#traffic .spread li").all_inner_texts()[0].count("10/s") == 1
-    _screenshot(page, "networking-traffic.png")
+    screenshot(page, "networking-traffic.png")
     page.click("#traffic button[value='stop']")
     page.wait_for_selector("#traffic .switch-state.off")
 
@@ -143,7 +128,7 @@ def test_a_change_made_elsewhere_appears_live_on_the_workloads_page(stack, brows
     )
     assert page.evaluate("window.kubariumNotReloaded") is True
     assert "4 Ready" in page.inner_text("#deployments .rollout")
-    _screenshot(page, "workloads.png")
+    screenshot(page, "workloads.png")
 
     # A new image with the clock paused: the controllers start the rollout (a new ReplicaSet
     # beside the old one) but no kubelet moves, so the page holds the rollout in progress.
@@ -158,7 +143,7 @@ def test_a_change_made_elsewhere_appears_live_on_the_workloads_page(stack, brows
         slots = page.locator("#deployments .rollout.rolling .rs-slot").all_inner_texts()
         assert "OLD" in slots[0].upper() and "nginx:1.27" in slots[0]
         assert "NEW" in slots[-1].upper() and "nginx:1.28" in slots[-1]
-        _screenshot(page, "workloads-rollout.png")
+        screenshot(page, "workloads-rollout.png")
     finally:
         in_thread(clock.resume)
     page.wait_for_selector("#deployments .rollout:not(.rolling)", timeout=90_000)
@@ -181,7 +166,7 @@ def test_config_reveals_a_secret_on_request_and_events_filter(stack, browser_pag
     assert "kubarium-demo-session-key-not-secret" in page.inner_text(
         "#secret-shop-frontend-secrets"
     )
-    _screenshot(page, "config.png")
+    screenshot(page, "config.png")
 
     page.goto(stack.url + "/events?namespace=shop")
     page.wait_for_selector("body[data-stream='live']")
@@ -190,4 +175,4 @@ def test_config_reveals_a_secret_on_request_and_events_filter(stack, browser_pag
     page.wait_for_url("**type=Normal**")
     types = page.locator("#events tbody tr td:first-child").all_inner_texts()
     assert types and all("Normal" in t for t in types)
-    _screenshot(page, "events.png")
+    screenshot(page, "events.png")

@@ -3,15 +3,11 @@ palette shows it stopped (in words) on an open Architecture page, live; undo bri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 from cluster.store.bootstrap import ensure_system_objects
-from tests.browser import servers
-from tests.browser.test_time_travel import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, in_thread
+from tests.browser.helpers import ARTIFACTS, in_thread
+from tests.browser.test_time_travel import TIMEOUT_MS
 from tests.builders import node
 
 pytestmark = [
@@ -19,26 +15,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
 ]
-
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-
-
-@pytest.fixture
-def web(test_database_url: str, redis_url: str, tmp_path) -> Iterator[servers.Server]:
-    with servers.daphne(test_database_url, redis_url, tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def setup() -> None:

@@ -3,15 +3,10 @@ Daphne with access control on and anonymous read on, as in ``make demo``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
 import pytest
 from django.contrib.auth.models import User
 
-from tests.browser import servers
-from tests.browser.test_architecture import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.browser.helpers import ARTIFACTS
 
 pytestmark = [
     pytest.mark.browser,
@@ -19,19 +14,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(scope="module")
-def demo_server(test_database_url: str, redis_url: str, tmp_path_factory) -> Iterator[Any]:
-    """Daphne as ``make demo`` runs it: roles enforced, anonymous read on."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KUBARIUM_AUTHORIZATION_MODE", "RBAC")
-        patch.setenv("KUBARIUM_ANONYMOUS_READ", "1")
-        directory = tmp_path_factory.mktemp("sign-in")
-        with servers.daphne(test_database_url, redis_url, directory) as web:
-            yield web
 
 
 @pytest.fixture
@@ -41,25 +24,12 @@ def alice() -> User:
     return User.objects.create_user("alice", password=PASSWORD)
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
-        finally:
-            browser.close()
-
-
-def test_look_without_signing_in_then_sign_in_and_out(demo_server, alice, page):
+def test_look_without_signing_in_then_sign_in_and_out(demo_server, alice, browser_page):
     """A projector's browser sees the live Architecture view without signing in; a person
     signs in from the header, comes back to the page, and signs out."""
     from playwright.sync_api import expect
 
+    page = browser_page
     page.goto(demo_server.url + "/")
     expect(page.locator("body")).to_have_attribute("data-stream", "live")
     sign_in = page.locator(".account a")

@@ -3,17 +3,14 @@ scrubber back and see the past marked as such, step through changes, replay back
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cluster.store import read, write
 from cluster.store.bootstrap import ensure_system_objects
-from tests.browser import servers
+from tests.browser import helpers
+from tests.browser.helpers import ARTIFACTS, in_thread
 from tests.builders import namespace, node, pod
 
 pytestmark = [
@@ -22,37 +19,13 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 TIMEOUT_MS = 30_000
 
 
 @pytest.fixture
-def web(test_database_url: str, redis_url: str, tmp_path) -> Iterator[servers.Server]:
-    with servers.daphne(test_database_url, redis_url, tmp_path) as server:
-        yield server
-
-
-@pytest.fixture
-def browser_page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page
-        finally:
-            browser.close()
-
-
-def in_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """A store call outside Playwright's event loop (Django refuses ORM calls inside one)."""
-    with contextlib.ExitStack() as stack:
-        executor = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        return executor.submit(fn, *args, **kwargs).result()
+def browser_page(browser) -> Any:
+    """Taller than the shared one (the scrubber under the nodes), with shorter waits."""
+    return helpers.new_page(browser, height=800, timeout_ms=TIMEOUT_MS)
 
 
 def history() -> dict[str, int]:
