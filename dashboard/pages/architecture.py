@@ -42,6 +42,7 @@ from cluster.usage import node_usage
 from dashboard import broadcast
 from dashboard.broadcast import Notice
 from dashboard.pages import captions, states
+from dashboard.pages.states import StateCount, state_counts
 from dashboard.templatetags.kubarium import binary_bytes, cores
 
 TEMPLATE = "dashboard/architecture.html"
@@ -290,16 +291,6 @@ def _state_counts(namespace: str, nodes: Iterable[str] | None = None) -> dict[st
                 key = states.coarse_pod_state(row["phase"], row["ready"], terminating, bound).key
                 per_node[key] = per_node.get(key, 0) + n
     return counts
-
-
-@dataclass
-class StateCount:
-    state: states.State
-    count: int
-
-
-def state_counts(counts: Mapping[str, int]) -> list[StateCount]:
-    return [StateCount(s, counts[s.key]) for s in states.POD_STATES if counts.get(s.key)]
 
 
 @dataclass

@@ -138,16 +138,6 @@ def paginate(queryset, page: int, per_page: int, **pager: Any) -> tuple[list, Pa
 # --- pods by owner ----------------------------------------------------------------------------
 
 
-@dataclass
-class StateCount:
-    state: states.State
-    count: int
-
-
-def state_counts(counts: Mapping[str, int]) -> list[StateCount]:
-    return [StateCount(s, counts[s.key]) for s in states.POD_STATES if counts.get(s.key)]
-
-
 def pod_counts(owner_uids: Iterable[Any]) -> dict[str, dict[str, int]]:
     """Per owner uid (as a string), its pods by coarse state key: one grouped query.
 

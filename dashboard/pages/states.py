@@ -8,6 +8,7 @@ relying on colour alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -111,6 +112,18 @@ def coarse_pod_state(phase: str, ready: bool, terminating: bool, bound: bool = F
     if phase == "Failed":
         return FAILING
     return UNKNOWN
+
+
+@dataclass
+class StateCount:
+    state: State
+    count: int
+
+
+def state_counts(counts: Mapping[str, int]) -> list[StateCount]:
+    """Pod counts by category key (``coarse_pod_state(...).key``) as a list in the order of
+    ``POD_STATES``, without the categories that count none."""
+    return [StateCount(s, counts[s.key]) for s in POD_STATES if counts.get(s.key)]
 
 
 @dataclass(frozen=True)

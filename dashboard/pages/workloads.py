@@ -126,7 +126,7 @@ class Owner:
     ready: int
     updated: int | None
     available: int | None
-    counts: list[listing.StateCount]
+    counts: list[states.StateCount]
     open_query: str
     revision: str = ""
     owner: str = ""  # the controlling object, "Deployment web"
@@ -246,7 +246,7 @@ def _owner(row, kind: str, focus: Focus, counts, **values: Any) -> Owner | Any:
         name=row.name,
         url=listing.object_url(kind, row.namespace, row.name),
         image=row.image,
-        counts=listing.state_counts(counts.get(str(row.uid), {})),
+        counts=states.state_counts(counts.get(str(row.uid), {})),
         open_query=focus.open_query(kind, row.namespace, row.name),
         owner=_controller_name(row),
         opened=focus.open == (kind, row.namespace, row.name),
