@@ -92,13 +92,15 @@ class WorkerProcess:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker_process(
     redis_url: str, test_database_url: str, tmp_path_factory
 ) -> Iterator[WorkerProcess]:
     """One Celery worker (prefork, 2 processes, no beat) on the run's Redis and test database.
 
     It sees only committed rows: use it from ``django_db(transaction=True)`` tests.
+    Module-scoped: it consumes every queue, so it must be gone before another module's
+    control plane starts (two workers would share, and race for, that module's work).
     """
     nodename = f"kubarium-test-{os.getpid()}@{socket.gethostname()}"
     log = tmp_path_factory.mktemp("celery-worker") / "worker.log"

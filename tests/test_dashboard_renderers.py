@@ -219,13 +219,24 @@ def test_the_cached_node_figures_match_a_fresh_read():
     assert facts.usage["worker-2"].pods == 2 and facts.usage["worker-2"].cpu == 500
 
 
+@pytest.fixture
+def own_redis_url():
+    """A Redis of this test's own: it drops every client, which must not touch the session's
+    Redis (the test workers and every other test's connections live there)."""
+    from cluster.services import PrivateRedis
+
+    with PrivateRedis() as server:
+        yield server.url
+
+
 @pytest.mark.integration
-def test_a_renderer_heals_after_redis_dropped_its_connections(settings, redis_url):
+def test_a_renderer_heals_after_redis_dropped_its_connections(settings, own_redis_url):
     """Redis drops every client (as in a restart): the renderer's receive fails, it joins its
     groups again and sends the whole region; the page's websocket stays open and later changes
     reach it."""
     import redis
 
+    redis_url = own_redis_url
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
