@@ -156,7 +156,9 @@ class Command(BaseCommand):
                 nodename,
                 beat=role.beat,
                 concurrency=role.concurrency,
-                loglevel=os.environ.get("LOG_LEVEL", "INFO"),
+                # Quiet by default: a line per task (twice a second for the tick alone) would
+                # bury the URL and the instructions; LOG_LEVEL=INFO shows them.
+                loglevel=os.environ.get("LOG_LEVEL", "WARNING"),
                 schedule_file=state_dir / "celerybeat-schedule",
                 queues=role.queues,
             )
