@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -263,6 +264,17 @@ class ControlPlane:
         worker.child.stop(timeout=5.0)
         self.workers.remove(worker)
 
+    def begin(self) -> None:
+        """Start a test on a clock every process agrees on. The flush that ended the previous
+        test deleted the clock's row, and a worker process may hold the old state in its cache
+        for up to ``clock.CACHE_SECONDS``: a timestamp or a timer written from it would be
+        minutes off the new clock (a kubelet's back-off due long after the test's deadline).
+        Past that time, every process reads the row this test's clock lives in."""
+        from cluster import clock
+
+        clock.invalidate()
+        time.sleep(clock.CACHE_SECONDS)
+
     def quiesce(self, timeout: float = 60.0) -> None:
         """Pause the clock and wait until no task is queued or running, so the test database
         can be flushed without a writer in the way (on PostgreSQL a TRUNCATE racing the
@@ -321,5 +333,5 @@ def _forget_queued_work(redis_url: str) -> None:
     import redis as redis_client
 
     client = redis_client.Redis.from_url(redis_url)
-    keys = list(client.scan_iter("kubarium:*")) + [b"celery", b"scheduler"]
+    keys = list(client.scan_iter("kubarium:*")) + [q.encode() for q in services.WORKER_QUEUES]
     client.delete(*keys)

@@ -34,6 +34,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 @pytest.fixture(autouse=True)
 def settle(control_plane, transactional_db):
     """After each test, let the control plane go quiet before the database is flushed."""
+    control_plane.begin()
     yield
     control_plane.quiesce()
 

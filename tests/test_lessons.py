@@ -25,6 +25,7 @@ ACTOR = "lesson-test"
 
 @pytest.fixture(autouse=True)
 def settle(control_plane, transactional_db):
+    control_plane.begin()
     yield
     control_plane.quiesce()
 

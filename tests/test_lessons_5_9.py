@@ -45,6 +45,7 @@ def settle(request):
         yield
         return
     plane = request.getfixturevalue("control_plane")
+    plane.begin()
     yield
     plane.quiesce()
 

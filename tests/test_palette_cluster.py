@@ -23,6 +23,7 @@ TIMEOUT = 180.0
 
 @pytest.fixture(autouse=True)
 def settle(control_plane, transactional_db):
+    control_plane.begin()
     control_plane.set_speed(20)
     yield
     control_plane.quiesce()
