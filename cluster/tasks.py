@@ -88,7 +88,11 @@ def schedule() -> int:
     with dispatch.exclusive("scheduler") as leader:
         if not leader:
             return 0
-        stats = schedule_pending(SCHEDULE_LIMIT)
+        # Stopped in the middle of a cycle: bind nothing more from then on.
+        stats = schedule_pending(SCHEDULE_LIMIT, may_bind=lambda: faults.running(faults.SCHEDULER))
+    if stats.halted:
+        faults.hold_if_stopped("schedule")  # the rest waits for the scheduler's return
+        return stats.bound
     if stats.pending >= SCHEDULE_LIMIT or dispatch.asked_again("scheduler"):
         dispatch.enqueue("schedule")
     return stats.bound

@@ -241,3 +241,15 @@ def test_a_flushed_change_log_makes_the_cache_read_everything_again(cluster):
     runner.snapshot()
     assert cache_view() == fresh_view()
     assert "worker-9" in cache_view()[0] and "worker-1" not in cache_view()[0]
+
+
+def test_a_scheduler_stopped_during_its_cycle_binds_nothing_more(cluster):
+    """``may_bind`` is asked before each batch is committed: answering False ends the cycle
+    there (the palette's "stop the scheduler" thrown while a cycle runs)."""
+    for i in range(3):
+        write.create(pod(f"p-{i}", cpu="100m"))
+    asked = []
+    stats = schedule_pending(may_bind=lambda: asked.append(1) and False)
+    assert stats.halted and stats.bound == 0 and asked == [1]
+    assert not Pod.objects.exclude(node_name="").exists()
+    assert schedule_pending(may_bind=lambda: True).bound == 3

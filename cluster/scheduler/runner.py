@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -54,6 +55,7 @@ class RunStats:
     pending: int = 0
     bound: int = 0
     unschedulable: int = 0
+    halted: bool = False  # stopped before committing everything (see schedule_pending)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -158,8 +160,12 @@ def snapshot() -> Snapshot:
     return Snapshot.from_objects(list(_cache.nodes.values()), list(_cache.bound.values()))
 
 
-def schedule_pending(limit: int = 5000) -> RunStats:
-    """One scheduling cycle over up to ``limit`` pending pods."""
+def schedule_pending(limit: int = 5000, may_bind: Callable[[], bool] | None = None) -> RunStats:
+    """One scheduling cycle over up to ``limit`` pending pods.
+
+    ``may_bind`` is asked before each batch is committed: when it answers False (the scheduler
+    was stopped meanwhile), the cycle ends there and binds nothing more (``stats.halted``).
+    """
     stats = RunStats()
     started = time.perf_counter()
     pods = pending_pods(limit)
@@ -177,6 +183,9 @@ def schedule_pending(limit: int = 5000) -> RunStats:
     t = time.perf_counter()
     total_nodes = len(snap)
     for first in range(0, len(pods), BIND_BATCH):
+        if may_bind is not None and not may_bind():
+            stats.halted = True
+            break
         chunk = list(
             zip(
                 pods[first : first + BIND_BATCH],
