@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from cluster import clock, dispatch, faults
+from cluster import clock, dispatch, faults, simclock
 from cluster.kubelet.runner import KUBELET_STOPPED
 from cluster.models import (
     DaemonSet,
@@ -102,7 +102,7 @@ def resync_period(state) -> float:
     every ``RESYNC_MIN_WALL_SECONDS`` of real time. A resync is a safety net for lost
     messages, not a behaviour; at high clock speeds one every 30 simulated seconds would be
     several a second, each queueing every object of the cluster."""
-    return max(RESYNC_SECONDS, RESYNC_MIN_WALL_SECONDS * state.speed)
+    return simclock.period(state, RESYNC_SECONDS, RESYNC_MIN_WALL_SECONDS)
 
 
 def resync_keys() -> list[tuple[str, tuple[str, ...]]]:

@@ -129,6 +129,14 @@ def new_clock(
     )
 
 
+def period(state: ClockState, sim_seconds: float, min_real_seconds: float) -> float:
+    """Simulated seconds between two runs of periodic housekeeping (a resync, a status
+    re-post): ``sim_seconds``, but never more often than every ``min_real_seconds`` of real
+    time, however fast the clock runs. At 20x, 30 simulated seconds with a 3-second floor
+    become ``max(30, 3 * 20) = 60``."""
+    return max(sim_seconds, min_real_seconds * state.speed)
+
+
 def sim_now(state: ClockState, wall_time: float) -> float:
     """Simulated seconds since ``sim_epoch`` at ``wall_time``.
 

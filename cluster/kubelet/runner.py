@@ -232,7 +232,7 @@ def post_status(
         if ready and ready.get("lastHeartbeatTime")
         else None
     )
-    every = max(STATUS_REPORT_SECONDS, STATUS_REPORT_MIN_WALL_SECONDS * state.speed)
+    every = simclock.period(state, STATUS_REPORT_SECONDS, STATUS_REPORT_MIN_WALL_SECONDS)
     stale = last is None or (simclock.from_datetime(state, last) < now - every)
     if ready is not None and ready.get("status") == "True" and not stale:
         return
