@@ -87,8 +87,9 @@ class KubeObject(models.Model):
     deletion_grace_period_seconds = models.BigIntegerField(null=True, blank=True)
     owner_references = models.JSONField(_("owner references"), default=list, blank=True)
     finalizers = models.JSONField(_("finalizers"), default=list, blank=True)
-    # The uid of the ownerReference with controller=true, indexed for controllers and the GC.
-    controller_uid = models.UUIDField(null=True, blank=True, db_index=True, editable=False)
+    # The uid of the ownerReference with controller=true, indexed (with the namespace, see
+    # ``Meta.indexes``) for controllers and the GC.
+    controller_uid = models.UUIDField(null=True, blank=True, editable=False)
     # Any other metadata a manifest carried (generateName, managedFields, ...), verbatim.
     extra_metadata = models.JSONField(default=dict, blank=True)
     spec = models.JSONField(_("spec"), default=dict, blank=True)
@@ -99,6 +100,10 @@ class KubeObject(models.Model):
     class Meta:
         abstract = True
         ordering = ["namespace", "name"]
+        # A controller lists what it owns by (controller uid, namespace), and the orphans it may
+        # adopt by (NULL, namespace). With only the (namespace, name) index to choose from, SQLite
+        # took that one and read every object of the namespace for each reconcile.
+        indexes = [models.Index(fields=["controller_uid", "namespace"], name="%(class)s_owner")]
         constraints = [
             models.UniqueConstraint(
                 fields=["namespace", "name"], name="%(app_label)s_%(class)s_unique_name"
@@ -143,7 +148,10 @@ class Pod(KubeObject):
 
     class Meta(KubeObject.Meta):
         verbose_name = _("pod")
-        indexes = [models.Index(fields=["node_name", "phase"], name="pod_node_phase")]
+        indexes = [
+            *KubeObject.Meta.indexes,
+            models.Index(fields=["node_name", "phase"], name="pod_node_phase"),
+        ]
 
 
 class Service(KubeObject):
@@ -294,7 +302,8 @@ class Event(KubeObject):
         verbose_name = _("event")
         # The recorder looks up the event to aggregate by object and reason.
         indexes = [
-            models.Index(fields=["namespace", "involved_uid", "reason"], name="event_aggregate")
+            *KubeObject.Meta.indexes,
+            models.Index(fields=["namespace", "involved_uid", "reason"], name="event_aggregate"),
         ]
 
 
