@@ -2,8 +2,8 @@
 
 ``tick()`` runs from Celery beat every half second of wall time. While the clock runs it:
 
-1. records a heartbeat (the node's Lease) for every node whose kubelet is running, in one
-   statement;
+1. renews the heartbeat (the node's Lease) of every node whose kubelet is running, in one
+   statement, every ``LEASE_RENEW_SECONDS`` (at fast clocks every few real seconds);
 2. hands nodes whose heartbeat is older than the grace period to the node lifecycle controller,
    and nodes that recovered too;
 3. enqueues the timers that have come due in simulated time (a kubelet's next transition, a
@@ -39,6 +39,8 @@ RESYNC_SECONDS = 30.0
 # However fast the clock runs, a resync at most this often in real seconds.
 RESYNC_MIN_WALL_SECONDS = 3.0
 NODE_MONITOR_GRACE_SECONDS = 40.0
+LEASE_RENEW_SECONDS = 10.0
+LEASE_RENEW_MIN_WALL_SECONDS = 2.0
 RESYNC_KEY = "resync"
 
 
@@ -58,23 +60,27 @@ def tick() -> dict[str, int]:
     now = clock.now(state)
     done = {"heartbeats": 0, "lifecycle": 0, "timers": 0, "resync": 0}
 
-    running = running_kubelets()
-    done["heartbeats"] = NodeHeartbeat.objects.filter(node_name__in=running).update(sim_time=now)
-    known = set(
-        NodeHeartbeat.objects.filter(node_name__in=running).values_list("node_name", flat=True)
-    )
+    running = set(running_kubelets())
+    done["heartbeats"] = NodeHeartbeat.objects.filter(
+        node_name__in=running, sim_time__lt=now - lease_renew_period(state)
+    ).update(sim_time=now)
+    known = set(NodeHeartbeat.objects.values_list("node_name", flat=True))
     work: list[tuple[str, tuple[str, ...]]] = []
-    for name in set(running) - known:
+    for name in sorted(running - known):
         NodeHeartbeat.objects.get_or_create(node_name=name, defaults={"sim_time": now})
         work.append(("kubelet_sync", (name,)))
 
-    stale = set(
-        NodeHeartbeat.objects.filter(sim_time__lt=now - NODE_MONITOR_GRACE_SECONDS).values_list(
-            "node_name", flat=True
+    # A running kubelet renews its Lease continuously; only a stopped one's heartbeat ages.
+    stale = (
+        set(
+            NodeHeartbeat.objects.filter(sim_time__lt=now - NODE_MONITOR_GRACE_SECONDS).values_list(
+                "node_name", flat=True
+            )
         )
+        - running
     )
     unhealthy = set(Node.objects.filter(~Q(ready="True")).values_list("name", flat=True))
-    for name in sorted(stale | (unhealthy & set(running))):
+    for name in sorted(stale | (unhealthy & running)):
         work.append(("node_lifecycle", (name,)))
         done["lifecycle"] += 1
 
@@ -95,6 +101,16 @@ def tick() -> dict[str, int]:
     if not Timer.objects.filter(key=RESYNC_KEY).exists():
         dispatch.defer(now + resync_period(state), RESYNC_KEY)
     return done
+
+
+def lease_renew_period(state) -> float:
+    """Simulated seconds between two records of a running kubelet's heartbeat: the Lease's
+    ``LEASE_RENEW_SECONDS``, but at most every ``LEASE_RENEW_MIN_WALL_SECONDS`` of real time
+    (at 1000x, renewing every node's Lease at every tick was a thousand row writes twice a
+    second). While the kubelet runs, the node lifecycle controller counts it as alive whatever
+    the record says; the record matters once the kubelet stops: its last renewal is where the
+    grace period starts (``runner.stop_kubelet`` renews it at the moment it stops)."""
+    return simclock.period(state, LEASE_RENEW_SECONDS, LEASE_RENEW_MIN_WALL_SECONDS)
 
 
 def resync_period(state) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cluster import clock, controlplane, simclock
+from cluster.kubelet.runner import KUBELET_STOPPED, stop_kubelet
 from cluster.models import NodeHeartbeat, Timer
 from cluster.store import write
 from tests.builders import configmap, node
@@ -65,3 +66,53 @@ def test_the_resync_comes_every_30_simulated_seconds_but_never_more_than_every_3
 ):
     state = simclock.new_clock(0.0, speed=speed)
     assert controlplane.resync_period(state) == period
+
+
+@pytest.mark.parametrize(
+    ("speed", "period"),
+    [
+        (1.0, 10.0),  # the Lease's renewal interval, in simulated seconds
+        (5.0, 10.0),  # 2 s of real time
+        (20.0, 40.0),  # 10 simulated seconds would be 0.5 s: once every 2 real seconds instead
+        (1000.0, 2000.0),
+    ],
+)
+def test_a_running_kubelets_lease_is_renewed_every_10_simulated_seconds_at_most_every_2_real(
+    speed, period
+):
+    state = simclock.new_clock(0.0, speed=speed)
+    assert controlplane.lease_renew_period(state) == period
+
+
+def test_the_tick_renews_only_leases_older_than_the_renewal_period():
+    """A fresh record is left alone (no write); an old one of a running kubelet is renewed; a
+    stopped kubelet's record is never renewed and hands the node to the node lifecycle."""
+    for name in ("fresh", "old", "stopped"):
+        write.create(node(name))
+    write.patch("Node", "", "stopped", {"metadata": {"annotations": {KUBELET_STOPPED: "true"}}})
+    clock.pause()
+    now = clock.now()
+    NodeHeartbeat.objects.create(node_name="fresh", sim_time=now - 5)
+    NodeHeartbeat.objects.create(node_name="old", sim_time=now - 600)
+    NodeHeartbeat.objects.create(node_name="stopped", sim_time=now - 600)
+    clock.resume()
+
+    done = controlplane.tick()
+
+    beats = dict(NodeHeartbeat.objects.values_list("node_name", "sim_time"))
+    assert done["heartbeats"] == 1
+    assert beats["fresh"] == pytest.approx(now - 5)
+    assert beats["old"] >= now
+    assert beats["stopped"] == pytest.approx(now - 600)
+    assert done["lifecycle"] == 1  # only "stopped" is handed over: the others run and are Ready
+
+
+def test_stopping_a_kubelet_records_its_last_heartbeat_at_that_moment():
+    """However long ago the tick last renewed the Lease, the grace period starts at the stop."""
+    write.create(node("n1"))
+    NodeHeartbeat.objects.create(node_name="n1", sim_time=clock.now() - 3000)
+
+    stop_kubelet("n1", actor="teacher")
+
+    beat = NodeHeartbeat.objects.get(node_name="n1").sim_time
+    assert beat == pytest.approx(clock.now(), abs=5.0)

@@ -212,11 +212,10 @@ def _log_failure(node_name: str, pod: dict, error: StoreError) -> None:
 
 
 def _heartbeat(node: dict, state: simclock.ClockState, now: float) -> list[str]:
-    """Record the heartbeat (the node's Lease) and re-post the node status when it is due."""
+    """The node's Lease (created on the first sync; the tick renews it while the kubelet runs,
+    ``controlplane.lease_renew_period``) and its images; re-post the node status when due."""
     name = node["metadata"]["name"]
     beat, _ = NodeHeartbeat.objects.get_or_create(node_name=name, defaults={"sim_time": now})
-    if beat.sim_time != now:
-        NodeHeartbeat.objects.filter(node_name=name).update(sim_time=now)
     post_status(node, state, now, beat.images)
     return list(beat.images or [])
 
@@ -256,6 +255,8 @@ def stop_kubelet(name: str, *, actor: str) -> dict[str, Any]:
     node = write.patch(
         "Node", "", name, {"metadata": {"annotations": {KUBELET_STOPPED: "true"}}}, actor=actor
     )
+    # Its last Lease renewal is now: the node lifecycle's grace period starts here.
+    NodeHeartbeat.objects.update_or_create(node_name=name, defaults={"sim_time": clock.now()})
     events.record(
         node,
         "KubeletStopped",
