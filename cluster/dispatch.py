@@ -16,7 +16,7 @@ import contextlib
 import functools
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import redis
@@ -126,8 +126,14 @@ def split_timer_key(key: str) -> tuple[str, tuple[str, ...]]:
 # --- what a change means ---------------------------------------------------------------------
 
 
-def work_for(changed: notify.Changed) -> list[tuple[str, ...]]:
-    """The (task, *args) tuples a change calls for. Pure but for one query (Services)."""
+ServiceLookup = Callable[[str, dict], list[str]]
+
+
+def work_for(
+    changed: notify.Changed, services: ServiceLookup | None = None
+) -> list[tuple[str, ...]]:
+    """The (task, *args) tuples a change calls for. Pure but for ``services`` (the Services of
+    a namespace selecting some labels: one query per namespace of a commit, ``_Services``)."""
     obj: dict[str, Any] = changed.object
     meta = obj.get("metadata") or {}
     namespace, name, kind = changed.namespace, changed.name, changed.kind
@@ -150,7 +156,7 @@ def work_for(changed: notify.Changed) -> list[tuple[str, ...]]:
         # An owner waiting in foreground deletion may now be free to go.
         work.append(("garbage_collect", str(controller["uid"])))
     if kind == "Pod":
-        work.extend(_pod_work(changed, obj))
+        work.extend(_pod_work(changed, obj, services or _Services()))
     elif kind == "Service":
         work.append(("reconcile", "Endpoints", namespace, name))
         if (obj.get("spec") or {}).get("type") == "LoadBalancer" or changed.type == "DELETED":
@@ -169,13 +175,33 @@ def work_for(changed: notify.Changed) -> list[tuple[str, ...]]:
     return work
 
 
-def _pod_work(changed: notify.Changed, pod: dict[str, Any]) -> list[tuple[str, ...]]:
-    from cluster.controllers.reconcile import services_selecting
+class _Services:
+    """The names of a namespace's Services selecting some labels, for the changes of one commit:
+    each namespace's Services are read once (a kubelet's sync or a ReplicaSet's batch of a
+    hundred pods was a query per pod)."""
 
+    def __init__(self) -> None:
+        self.selectors: dict[str, list[tuple[str, dict]]] = {}
+
+    def __call__(self, namespace: str, labels: dict) -> list[str]:
+        from cluster.controllers.reconcile import service_selectors
+
+        if namespace not in self.selectors:
+            self.selectors[namespace] = service_selectors(namespace)
+        return [
+            name
+            for name, selector in self.selectors[namespace]
+            if all(labels.get(k) == v for k, v in selector.items())
+        ]
+
+
+def _pod_work(
+    changed: notify.Changed, pod: dict[str, Any], services: ServiceLookup
+) -> list[tuple[str, ...]]:
     meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     work: list[tuple[str, ...]] = []
     labels = meta.get("labels") or {}
-    for service in services_selecting(changed.namespace, labels):
+    for service in services(changed.namespace, labels):
         work.append(("reconcile", "Endpoints", changed.namespace, service))
     node = spec.get("nodeName")
     if not node:
@@ -196,16 +222,25 @@ def _pod_work(changed: notify.Changed, pod: dict[str, Any]) -> list[tuple[str, .
     return work
 
 
+def on_changes(changes: Sequence[notify.Changed]) -> None:
+    """The store's subscriber: the work of one commit's changes, queued in one round trip."""
+    services = _Services()
+    work: dict[tuple[str, tuple[str, ...]], None] = {}  # ordered, without repeats
+    for changed in changes:
+        for name, *args in work_for(changed, services):
+            work[(name, tuple(args))] = None
+    enqueue_many(work)
+
+
 def on_change(changed: notify.Changed) -> None:
-    for item in work_for(changed):
-        enqueue(*item)
+    on_changes([changed])
 
 
 def connect() -> None:
     """Subscribe the dispatcher (done at start-up unless the control plane is switched off)."""
     if settings.KUBARIUM.get("CONTROL_PLANE", True):
-        notify.subscribe(on_change)
+        notify.subscribe_many(on_changes)
 
 
 def disconnect() -> None:
-    notify.unsubscribe(on_change)
+    notify.unsubscribe_many(on_changes)

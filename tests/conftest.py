@@ -318,11 +318,11 @@ def control_plane(
         redis_url, test_database_url, tmp_path_factory.mktemp("control-plane"), speed
     )
     plane.start_worker(beat=True)
-    notify.subscribe(dispatch.on_change)
+    notify.subscribe_many(dispatch.on_changes)
     try:
         yield plane
     finally:
-        notify.unsubscribe(dispatch.on_change)
+        notify.unsubscribe_many(dispatch.on_changes)
         plane.stop()
         settings.KUBARIUM["SPEED"] = 1.0
         _forget_queued_work(redis_url)

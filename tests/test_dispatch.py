@@ -103,3 +103,49 @@ def test_each_task_goes_to_the_queue_of_its_worker(task, queue):
 
     assert app.amqp.router.route({}, task)["queue"].name == queue
     assert queue in services.WORKER_QUEUES
+
+
+@pytest.mark.django_db
+def test_one_commits_changes_read_each_namespaces_services_once(
+    monkeypatch, django_assert_num_queries
+):
+    """A ReplicaSet's batch of pods (or a kubelet's sync) is one call: the Services of the
+    namespace are read once, every pod's Endpoints and owner are queued, each key once."""
+    from cluster.store import notify, write
+    from tests.builders import service
+
+    write.create(service("web", selector={"app": "web"}))
+    write.create(service("other", selector={"app": "other"}))
+    queued: list[list[tuple[str, tuple[str, ...]]]] = []
+    monkeypatch.setattr(dispatch, "enqueue_many", lambda work: queued.append(list(work)))
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "uid": "u1"}
+    changes = [
+        notify.Changed(
+            revision=10 + i,
+            type="MODIFIED",
+            kind="Pod",
+            namespace="default",
+            name=f"web-{i}",
+            uid=f"p{i}",
+            actor="kubelet",
+            object={
+                "metadata": {
+                    "name": f"web-{i}",
+                    "labels": {"app": "web"},
+                    "ownerReferences": [{**owner, "controller": True}],
+                },
+                "spec": {"nodeName": "n1"},
+            },
+        )
+        for i in range(50)
+    ]
+
+    with django_assert_num_queries(1):
+        dispatch.on_changes(changes)
+
+    assert queued == [
+        [
+            ("reconcile", ("ReplicaSet", "default", "web-1")),
+            ("reconcile", ("Endpoints", "default", "web")),
+        ]
+    ]

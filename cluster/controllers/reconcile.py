@@ -334,12 +334,12 @@ def reconcile(controller: str, namespace: str, name: str) -> float | None:
     return RECONCILERS[controller](namespace, name)
 
 
-def services_selecting(namespace: str, labels: dict) -> list[str]:
-    """Names of the Services in ``namespace`` whose selector matches ``labels``."""
-    names = []
-    for name, selector in Service.objects.filter(namespace=namespace).values_list(
-        "name", "selector"
-    ):
-        if selector and all(labels.get(k) == v for k, v in selector.items()):
-            names.append(name)
-    return names
+def service_selectors(namespace: str) -> list[tuple[str, dict]]:
+    """(name, selector) of the Services in ``namespace`` that select pods (have a selector)."""
+    return [
+        (name, selector)
+        for name, selector in Service.objects.filter(namespace=namespace)
+        .order_by()
+        .values_list("name", "selector")
+        if selector
+    ]

@@ -536,8 +536,7 @@ def _log(
 
 
 def _publish(changed: list[notify.Changed]) -> None:
-    for item in changed:
-        notify.publish(item)
+    notify.publish_many(changed)
 
 
 def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:

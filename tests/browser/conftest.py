@@ -34,14 +34,14 @@ def stack(test_database_url: str, redis_url: str, tmp_path_factory) -> Iterator[
         servers.publishing_worker(test_database_url, redis_url, directory, SPEED),
         servers.daphne(test_database_url, redis_url, directory) as web,
     ):
-        notify.subscribe(dispatch.on_change)
+        notify.subscribe_many(dispatch.on_changes)
         broadcast.connect()
         try:
             yield web
         finally:
             broadcast.flush()
             broadcast.disconnect()
-            notify.unsubscribe(dispatch.on_change)
+            notify.unsubscribe_many(dispatch.on_changes)
             settings.KUBARIUM["SPEED"] = 1.0
             _forget_queued_work(redis_url)
 
