@@ -68,7 +68,6 @@ the store's status subresource only writes ``status``).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -103,6 +102,7 @@ from cluster.controllers.podutil import (
     templates_equal_ignoring_hash,
     without_zeros,
 )
+from cluster.store.jsondata import copy_json
 from cluster.store.selectors import matches_selector_dict
 
 __all__ = [
@@ -320,10 +320,10 @@ class _Sync:
         now: dt.datetime,
     ):
         self.original = deploy
-        self.d = copy.deepcopy(dict(deploy))
+        self.d = copy_json(dict(deploy))
         self.d.setdefault("metadata", {})
         self.d.setdefault("spec", {})
-        self.status: dict[str, Any] = copy.deepcopy(dict(deploy.get("status") or {}))
+        self.status: dict[str, Any] = copy_json(dict(deploy.get("status") or {}))
         self.namespace = str(meta(deploy).get("namespace", ""))
         self.name = str(meta(deploy).get("name", ""))
         self.all_replicasets = [
@@ -544,7 +544,7 @@ def _get_new_rs(
     if not create:
         return None
 
-    template = copy.deepcopy(dict(sync.d["spec"].get("template") or {}))
+    template = copy_json(dict(sync.d["spec"].get("template") or {}))
     collision_count = sync.status.get("collisionCount")
     pod_template_hash = compute_hash(template, collision_count)
     template_meta = template.setdefault("metadata", {})
@@ -552,7 +552,7 @@ def _get_new_rs(
         **(template_meta.get("labels") or {}),
         POD_TEMPLATE_HASH_LABEL: pod_template_hash,
     }
-    selector = copy.deepcopy(dict(sync.d["spec"].get("selector") or {}))
+    selector = copy_json(dict(sync.d["spec"].get("selector") or {}))
     selector["matchLabels"] = {
         **(selector.get("matchLabels") or {}),
         POD_TEMPLATE_HASH_LABEL: pod_template_hash,
@@ -585,7 +585,7 @@ def _get_new_rs(
         if is_controlled_by(clash, sync.d) and templates_equal_ignoring_hash(
             (clash.get("spec") or {}).get("template") or {}, sync.d["spec"].get("template") or {}
         ):
-            created = copy.deepcopy(dict(clash))
+            created = copy_json(dict(clash))
         else:
             # A hash collision: bump collisionCount and try again with a different hash.
             sync.status["collisionCount"] = int(collision_count or 0) + 1
@@ -956,7 +956,7 @@ def _calculate_status(
         "readyReplicas": _sum_status(all_rss, "readyReplicas"),
         "availableReplicas": available,
         "unavailableReplicas": unavailable,
-        "conditions": copy.deepcopy(sync.status.get("conditions") or []),
+        "conditions": copy_json(sync.status.get("conditions") or []),
     }
     if sync.status.get("collisionCount") is not None:
         status["collisionCount"] = sync.status["collisionCount"]
@@ -1198,7 +1198,7 @@ def plan_deployment(
 
     claimed = claim(sync.d, sync.all_replicasets, selector)
     sync.actions.extend(claimed.patches)
-    rs_list = [copy.deepcopy(rs) for rs in claimed.owned]
+    rs_list = [copy_json(rs) for rs in claimed.owned]
     pod_map = _pod_map(sync, rs_list, pods)
 
     try:

@@ -21,7 +21,6 @@ JSON instead (see :func:`canonical_json`), keeps FNV-32a and the collision count
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import math
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cluster.controllers.actions import Patch
+from cluster.store.jsondata import copy_json
 from cluster.store.selectors import matches_selector_dict
 
 __all__ = [
@@ -315,7 +315,7 @@ def adopt_patch(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> Patch:
     """
     owner_uid = str(meta(owner).get("uid", ""))
     refs = [
-        copy.deepcopy(ref)
+        copy_json(ref)
         for ref in meta(obj).get("ownerReferences") or []
         if str(ref.get("uid")) != owner_uid
     ]
@@ -332,7 +332,7 @@ def release_patch(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> Patch:
     """Remove ``owner``'s reference from ``obj`` (``deleteOwnerRefStrategicMergePatch``)."""
     owner_uid = str(meta(owner).get("uid", ""))
     refs = [
-        copy.deepcopy(ref)
+        copy_json(ref)
         for ref in meta(obj).get("ownerReferences") or []
         if str(ref.get("uid")) != owner_uid
     ]
@@ -403,7 +403,7 @@ def claim(
         if owner_deleting or not matches(obj) or is_terminating(obj):
             continue
         patch = adopt_patch(obj, owner)
-        adopted = copy.deepcopy(dict(obj))
+        adopted = copy_json(dict(obj))
         adopted.setdefault("metadata", {})["ownerReferences"] = patch.merge_patch["metadata"][
             "ownerReferences"
         ]
@@ -447,7 +447,7 @@ def pod_from_template(
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": pod_meta,
-        "spec": copy.deepcopy(dict(template.get("spec") or {})),
+        "spec": copy_json(dict(template.get("spec") or {})),
     }
 
 
@@ -531,7 +531,7 @@ def templates_equal_ignoring_hash(a: Mapping[str, Any], b: Mapping[str, Any]) ->
     """``EqualIgnoreHash``: equal pod templates once the pod-template-hash label is dropped."""
 
     def without_hash(template: Mapping[str, Any]) -> Any:
-        copied = copy.deepcopy(dict(template or {}))
+        copied = copy_json(dict(template or {}))
         labels = (copied.get("metadata") or {}).get("labels")
         if isinstance(labels, dict):
             labels.pop(POD_TEMPLATE_HASH_LABEL, None)

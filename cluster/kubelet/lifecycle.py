@@ -63,7 +63,6 @@ command keeps them busy (``sleep 3600``, ``sleep infinity``, ``while true``, ``t
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as dt
 import hashlib
@@ -76,6 +75,7 @@ from typing import Any
 from cluster.kubelet import images as img
 from cluster.quantity import QuantityError, cpu_millis, memory_bytes
 from cluster.simclock import DEFAULT_EPOCH, format_time, parse_time, rng_for
+from cluster.store.jsondata import copy_json
 
 __all__ = [
     "KUBELET_VERSION",
@@ -1337,7 +1337,7 @@ _CONDITION_ORDER = ("PodReadyToStartContainers", "Initialized", "Ready", "Contai
 
 def _render_status(ctx: _Ctx, t: float) -> dict[str, Any]:
     old = dict(ctx.pod.get("status") or {})
-    status = copy.deepcopy(old)
+    status = copy_json(old)
     init_statuses = [_container_status(ctx, c, True, t) for c in ctx.init_containers]
     app_statuses = [_container_status(ctx, c, False, t) for c in ctx.app_containers]
     phase = _phase(ctx, init_statuses, app_statuses)
@@ -1414,7 +1414,7 @@ def advance_pod(
     images = set(world.node_images)
     ctx = _Ctx(pod=pod, node=node, cfg=cfg, world=world, rec={}, images=images)
     if runtime is not None and runtime.get("version") == _RECORD_VERSION:
-        ctx.rec = copy.deepcopy(dict(runtime))
+        ctx.rec = copy_json(dict(runtime))
     elif (pod.get("status") or {}).get("startTime"):
         ctx.rec = _adopt(ctx, now)
     else:
@@ -1485,7 +1485,7 @@ def node_heartbeat(
     """
     meta = node.get("metadata") or {}
     name = str(meta.get("name", ""))
-    status = copy.deepcopy(dict(node.get("status") or {}))
+    status = copy_json(dict(node.get("status") or {}))
     old = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
     conditions = []
     for kind, value, reason, message in _NODE_CONDITIONS:

@@ -29,7 +29,6 @@ what is stored, so they go through ``write.create``/``write.mutate``.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
@@ -49,6 +48,7 @@ from cluster.store.errors import (
     NotFound,
     StoreError,
 )
+from cluster.store.jsondata import copy_json
 from cluster.store.kinds import Kind
 from cluster.store.objects import SERVER_METADATA, fill, format_time, project, to_dict
 
@@ -410,7 +410,7 @@ def _prepare_update(kind: Kind, row, change: ChangeFn, subresource: str | None) 
     generation. For "update" the row holds the new content (its revision is set by the caller).
     """
     current = to_dict(row, kind, copy_content=False)  # fill gives the row new content
-    draft = copy.deepcopy(current)
+    draft = copy_json(current)
     proposed = change(draft)
     return write.prepare_update(
         kind, row, current, draft if proposed is None else proposed, subresource

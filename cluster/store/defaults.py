@@ -25,11 +25,12 @@ left alone for validation to report: defaulting never raises.
 from __future__ import annotations
 
 import base64
-import copy
 import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
+
+from cluster.store.jsondata import copy_json
 
 __all__ = ["apply_defaults", "default_pull_policy", "image_tag", "preserve_allocated_fields"]
 
@@ -85,7 +86,7 @@ def apply_defaults(obj: Any) -> Any:
     Explicit values always win; only absent (or ``null``) fields are filled. Objects of kinds
     this module does not know, and values that are not dicts, come back as copies unchanged.
     """
-    result = copy.deepcopy(obj)
+    result = copy_json(obj)
     if not isinstance(result, dict):
         return result
     defaulter = _DEFAULTERS.get(result.get("kind"))  # type: ignore[arg-type]
@@ -123,13 +124,13 @@ def _dicts(parent: Any, key: str) -> list[Obj]:
 def _default(target: Obj | None, key: str, value: Any) -> None:
     """Set ``target[key]`` when it is absent, null or the empty string (Go's zero value)."""
     if target is not None and target.get(key) in (None, ""):
-        target[key] = copy.deepcopy(value)
+        target[key] = copy_json(value)
 
 
 def _default_if_missing(target: Obj | None, key: str, value: Any) -> None:
     """Set ``target[key]`` only when absent or null (pointer fields: ``0`` is a real value)."""
     if target is not None and target.get(key) is None:
-        target[key] = copy.deepcopy(value)
+        target[key] = copy_json(value)
 
 
 def _quantity_text(value: Any, round_to_milli: bool = False) -> Any:
@@ -311,7 +312,7 @@ def _requests_from_limits(container: Obj) -> None:
     requests = _dict(resources, "requests")
     if requests is not None:
         for name, value in limits.items():
-            requests.setdefault(name, copy.deepcopy(value))
+            requests.setdefault(name, copy_json(value))
 
 
 def _template(spec: Obj | None) -> None:
@@ -543,7 +544,7 @@ def _node(obj: Obj) -> None:
     _canonical_quantities(status.get("capacity"))
     _canonical_quantities(status.get("allocatable"))
     if status.get("allocatable") is None and isinstance(status.get("capacity"), dict):
-        status["allocatable"] = copy.deepcopy(status["capacity"])
+        status["allocatable"] = copy_json(status["capacity"])
 
 
 def _persistent_volume(obj: Obj) -> None:
@@ -600,7 +601,7 @@ def preserve_allocated_fields(old: Any, new: Any) -> Any:
     ``healthCheckNodePort`` keeps the allocated values, so ``kubectl replace -f`` of the original
     manifest does not try to unset them. Other kinds come back unchanged.
     """
-    result = copy.deepcopy(new)
+    result = copy_json(new)
     if not (isinstance(old, dict) and isinstance(result, dict)) or result.get("kind") != "Service":
         return result
     old_spec, new_spec = old.get("spec"), result.get("spec")
@@ -610,7 +611,7 @@ def preserve_allocated_fields(old: Any, new: Any) -> Any:
         return result
     for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
         if new_spec.get(key) in (None, "", []) and old_spec.get(key) not in (None, "", []):
-            new_spec[key] = copy.deepcopy(old_spec[key])
+            new_spec[key] = copy_json(old_spec[key])
     if new_spec.get("type") in ("NodePort", "LoadBalancer"):
         allocated = {
             (p.get("port"), p.get("protocol") or "TCP"): p.get("nodePort")

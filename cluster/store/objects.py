@@ -8,7 +8,6 @@ every top-level field other than metadata/spec/status goes to ``body``.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import uuid
 from typing import Any
@@ -100,11 +99,11 @@ def metadata_of(row) -> dict[str, Any]:
     if row.annotations:
         meta["annotations"] = dict(row.annotations)
     if row.owner_references:
-        meta["ownerReferences"] = copy.deepcopy(row.owner_references)
+        meta["ownerReferences"] = copy_json(row.owner_references)
     if row.finalizers:
         meta["finalizers"] = list(row.finalizers)
     for key, value in (row.extra_metadata or {}).items():
-        meta.setdefault(key, copy.deepcopy(value))
+        meta.setdefault(key, copy_json(value))
     return meta
 
 
@@ -147,9 +146,9 @@ def content_of(obj: dict[str, Any], kind: Kind) -> tuple[dict, dict, dict]:
         and (k != "spec" or not kind.has_spec)
     }
     return (
-        copy.deepcopy(spec) if isinstance(spec, dict) else {},
-        copy.deepcopy(body),
-        copy.deepcopy(status) if isinstance(status, dict) else {},
+        copy_json(spec) if isinstance(spec, dict) else {},
+        copy_json(body),
+        copy_json(status) if isinstance(status, dict) else {},
     )
 
 
@@ -163,12 +162,12 @@ def fill(row, obj: dict[str, Any], kind: Kind) -> None:
     row.namespace = meta.get("namespace", "") if kind.namespaced else ""
     row.labels = dict(meta.get("labels") or {})
     row.annotations = dict(meta.get("annotations") or {})
-    row.owner_references = copy.deepcopy(meta.get("ownerReferences") or [])
+    row.owner_references = copy_json(meta.get("ownerReferences") or [])
     row.finalizers = list(meta.get("finalizers") or [])
     controller = controller_of(row.owner_references)
     row.controller_uid = _uuid_or_none(controller.get("uid")) if controller else None
     row.extra_metadata = {
-        k: copy.deepcopy(v)
+        k: copy_json(v)
         for k, v in meta.items()
         if k not in _COLUMN_METADATA and k not in SERVER_METADATA
     }

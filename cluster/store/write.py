@@ -19,7 +19,6 @@ rolls back, so a dry run answers exactly what the real write would (addresses, c
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import secrets
@@ -45,6 +44,7 @@ from cluster.store.errors import (
     NotFound,
     UnsupportedMediaType,
 )
+from cluster.store.jsondata import copy_json
 from cluster.store.kinds import Kind
 from cluster.store.objects import SERVER_METADATA, fill, to_dict
 from cluster.store.validation import validate, validate_update
@@ -111,7 +111,7 @@ def mutate(
     def run() -> Obj:
         row = _lock(kind, namespace, name)
         current = to_dict(row, kind)
-        working = copy.deepcopy(current)
+        working = copy_json(current)
         proposed = change(working)
         return _apply_update(
             kind, row, current, working if proposed is None else proposed, actor, subresource
@@ -215,8 +215,8 @@ def kind_of(obj: Obj) -> Kind:
 def merge_patch(target: Any, patch_body: Any) -> Any:
     """RFC 7386 JSON merge patch: objects merge recursively, null deletes, the rest replaces."""
     if not isinstance(patch_body, dict):
-        return copy.deepcopy(patch_body)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return copy_json(patch_body)
+    result = copy_json(target) if isinstance(target, dict) else {}
     for key, value in patch_body.items():
         if value is None:
             result.pop(key, None)
@@ -399,7 +399,7 @@ def _prepared(kind: Kind, obj: Obj) -> Obj:
 
 
 def _create(kind: Kind, obj: Obj, actor: str) -> Obj:
-    obj = copy.deepcopy(obj)
+    obj = copy_json(obj)
     meta = obj.setdefault("metadata", {})
     if not isinstance(meta, dict):
         raise Invalid(
@@ -451,7 +451,7 @@ def _replace(kind: Kind, obj: Obj, actor: str, subresource: str | None) -> Obj:
     namespace = (meta.get("namespace") or "default") if kind.namespaced else ""
     row = _lock(kind, namespace, name)
     current = to_dict(row, kind)
-    return _apply_update(kind, row, current, copy.deepcopy(obj), actor, subresource)
+    return _apply_update(kind, row, current, copy_json(obj), actor, subresource)
 
 
 def _check_preconditions(kind: Kind, row, preconditions: dict[str, Any]) -> None:
@@ -515,14 +515,14 @@ def prepare_update(kind: Kind, row, current: Obj, proposed: Obj, subresource: st
 
     # What each kind of update may touch (the apiserver's PrepareForUpdate).
     if subresource == "status":
-        merged = copy.deepcopy(current)
+        merged = copy_json(current)
         merged["status"] = proposed.get("status") or {}
         proposed = merged
     else:
         # ``binding`` (the scheduler's pods/binding) sets spec.nodeName and the PodScheduled
         # condition together; any other update leaves status to the status subresource.
         if kind.status_subresource and subresource != "binding":
-            proposed["status"] = copy.deepcopy(current.get("status") or {})
+            proposed["status"] = copy_json(current.get("status") or {})
         meta = proposed["metadata"]
         for key in SERVER_METADATA:
             if key in current["metadata"]:
