@@ -46,6 +46,15 @@ def _marker(name: str, args: tuple[str, ...]) -> str:
     return "kubarium:queued:" + "|".join((name, *args))
 
 
+# The kubelets' work queue: the nodes due for a sync, a Redis set. ``KUBELET_TASKS`` tasks
+# ("kubelets", queue ``kubelets``) take up to ``tasks.KUBELET_BATCH`` of them at a time and sync
+# them together (``cluster.kubelet.runner.sync_nodes``): a thousand nodes each needing a sync
+# are a few dozen tasks, not a thousand.
+KUBELETS_DUE = "kubarium:kubelets:due"
+KUBELET_TASKS = 2
+LOCK_SECONDS = 30
+
+
 def enqueue(name: str, *args: str) -> None:
     """Queue task ``name`` (see ``cluster.tasks.TASKS``) for ``args`` unless already queued."""
     enqueue_many([(name, args)])
@@ -63,18 +72,26 @@ def enqueue_many(work: Iterable[tuple[str, Sequence[str]]]) -> int:
     items = [(name, tuple(args)) for name, args in work]
     if not items:
         return 0
+    for name, _args in items:
+        tasks.TASKS[name]  # an unknown task name fails here, before anything is queued
+    nodes = [args[0] for name, args in items if name == "kubelet_sync"]
+    items = [(name, args) for name, args in items if name != "kubelet_sync"]
+    if nodes:  # into the kubelets' set, and their tasks queued unless they already are
+        items += [("kubelets", (str(i),)) for i in range(KUBELET_TASKS)]
     try:
         pipe = _redis().pipeline(transaction=False)
+        if nodes:
+            pipe.sadd(KUBELETS_DUE, *nodes)
         for name, args in items:
-            tasks.TASKS[name]  # an unknown task name fails here, before anything is queued
             pipe.set(_marker(name, args), 1, nx=True, ex=MARKER_SECONDS)
         fresh = pipe.execute()
+        added = fresh.pop(0) if nodes else 0
         sent = 0
         for (name, args), marked in zip(items, fresh, strict=True):
             if marked:
                 tasks.TASKS[name].apply_async(args=list(args))  # routed by CELERY_TASK_ROUTES
-                sent += 1
-        return sent
+                sent += name != "kubelets"
+        return sent + added
     except redis.RedisError as error:  # the periodic resync heals what is lost here
         logger.warning("could not enqueue %d tasks (%s...): %s", len(items), items[0][0], error)
         return 0
@@ -105,6 +122,52 @@ def exclusive(name: str, seconds: int = 30) -> Iterator[bool]:
             client.delete(lock)
 
 
+def take_nodes(limit: int) -> tuple[list[str], str]:
+    """Up to ``limit`` nodes due for a kubelet sync, each locked for this caller as
+    ``exclusive("kubelet_sync|<node>")`` would (a node is never synced by two at once); a node
+    locked by someone else is left to them, with a note to sync it once more. Returns the nodes
+    and the token to ``release_nodes`` with."""
+    client = _redis()
+    popped = sorted(node.decode() for node in client.spop(KUBELETS_DUE, limit) or [])
+    token = uuid.uuid4().hex
+    if not popped:
+        return [], token
+    pipe = client.pipeline(transaction=False)
+    for node in popped:
+        pipe.set(f"kubarium:lock:kubelet_sync|{node}", token, nx=True, ex=LOCK_SECONDS)
+    got = pipe.execute()
+    busy = [node for node, mine in zip(popped, got, strict=True) if not mine]
+    for node in busy:
+        pipe.set(f"kubarium:again:kubelet_sync|{node}", 1, ex=LOCK_SECONDS)
+    pipe.execute()
+    return [node for node, mine in zip(popped, got, strict=True) if mine], token
+
+
+def release_nodes(nodes: Sequence[str], token: str, *, again: bool = False) -> None:
+    """Unlock ``nodes`` taken with ``token``; those wanted meanwhile (or all, ``again``) go
+    back into the kubelets' set."""
+    if not nodes:
+        return
+    client = _redis()
+    pipe = client.pipeline(transaction=False)
+    for node in nodes:
+        pipe.get(f"kubarium:lock:kubelet_sync|{node}")
+        pipe.getdel(f"kubarium:again:kubelet_sync|{node}")
+    answers = pipe.execute()
+    for node, holder in zip(nodes, answers[::2], strict=True):
+        if holder == token.encode():
+            pipe.delete(f"kubarium:lock:kubelet_sync|{node}")
+    pipe.execute()
+    wanted = [n for n, asked in zip(nodes, answers[1::2], strict=True) if again or asked]
+    if wanted:
+        enqueue_many([("kubelet_sync", (node,)) for node in wanted])
+
+
+def nodes_due() -> int:
+    """How many nodes wait for a kubelet sync."""
+    return int(_redis().scard(KUBELETS_DUE))
+
+
 def asked_again(name: str) -> bool:
     """Whether someone wanted ``name`` while the lock was held (and forget that they did)."""
     return bool(_redis().getdel(f"kubarium:again:{name}"))
@@ -116,6 +179,24 @@ def defer(due: float, name: str, *args: str) -> None:
     updated = Timer.objects.filter(key=key, due__gt=due).update(due=due)
     if not updated:
         Timer.objects.get_or_create(key=key, defaults={"due": due})
+
+
+def defer_many(work: Iterable[tuple[float, str, Sequence[str]]]) -> None:
+    """``defer`` for many ``(due, name, args)`` at once: a read and a write or two in all."""
+    wanted: dict[str, float] = {}
+    for due, name, args in work:
+        key = "|".join((name, *args))
+        wanted[key] = min(due, wanted.get(key, due))
+    if not wanted:
+        return
+    existing = dict(Timer.objects.filter(key__in=list(wanted)).values_list("key", "due"))
+    Timer.objects.bulk_create(
+        [Timer(key=key, due=due) for key, due in wanted.items() if key not in existing],
+        ignore_conflicts=True,
+    )
+    for key, due in wanted.items():
+        if key in existing and due < existing[key]:
+            Timer.objects.filter(key=key, due__gt=due).update(due=due)
 
 
 def split_timer_key(key: str) -> tuple[str, tuple[str, ...]]:

@@ -18,7 +18,7 @@ from redis import RedisError
 
 from cluster import clock, controlplane, dispatch, faults
 from cluster.controllers import reconcile as controllers
-from cluster.kubelet.runner import sync_node
+from cluster.kubelet.runner import sync_node, sync_nodes
 from cluster.models import DaemonSet, Namespace
 from cluster.scheduler.runner import schedule_pending
 
@@ -35,6 +35,9 @@ OPTIONS = {
 T = TypeVar("T")
 # A cycle must end well within the scheduler lock's lifetime (dispatch.exclusive: 30 s).
 SCHEDULE_LIMIT = 500
+# Nodes one kubelets task syncs together (one transaction), and at most in one run.
+KUBELET_BATCH = 25
+KUBELET_TASK_NODES = 500
 
 
 def _requeue(delay: float | None, name: str, *args: str) -> None:
@@ -106,6 +109,31 @@ def kubelet_sync(node: str) -> None:
         dispatch.defer(wake, "kubelet_sync", node)
 
 
+@shared_task(name="kubarium.kubelets", **OPTIONS)
+def kubelets(worker: str) -> int:
+    """The kubelets of the nodes due for a sync (``dispatch.take_nodes``), up to
+    ``KUBELET_BATCH`` at a time, synced together; goes on while nodes are due. ``worker`` tells
+    the ``dispatch.KUBELET_TASKS`` copies of this task apart. Returns how many nodes it synced."""
+    dispatch.started("kubelets", worker)
+    synced = 0
+    while True:
+        nodes, token = dispatch.take_nodes(KUBELET_BATCH)
+        if not nodes:
+            return synced
+        try:
+            wakes = sync_nodes(nodes)
+            dispatch.defer_many((wake, "kubelet_sync", (node,)) for node, wake in wakes.items())
+        except BaseException:
+            dispatch.release_nodes(nodes, token, again=True)  # nothing lost: they stay due
+            raise
+        dispatch.release_nodes(nodes, token)
+        synced += len(nodes)
+        if synced >= KUBELET_TASK_NODES:  # let the worker breathe (and other messages in)
+            if dispatch.nodes_due():
+                dispatch.enqueue_many([("kubelets", (worker,))])
+            return synced
+
+
 @shared_task(name="kubarium.node_lifecycle", **OPTIONS)
 def node_lifecycle(node: str) -> None:
     delay = _one_at_a_time(
@@ -166,6 +194,7 @@ TASKS = {
     "reconcile": reconcile,
     "schedule": schedule,
     "kubelet_sync": kubelet_sync,
+    "kubelets": kubelets,
     "node_lifecycle": node_lifecycle,
     "garbage_collect": garbage_collect,
     "namespace_sync": namespace_sync,

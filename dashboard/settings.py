@@ -173,6 +173,7 @@ CELERY_TASK_ROUTES = {
     "kubarium.schedule": {"queue": "scheduler"},
     "kubarium.tick": {"queue": "clock"},
     "kubarium.kubelet_sync": {"queue": "kubelets"},
+    "kubarium.kubelets": {"queue": "kubelets"},
 }
 CELERY_BEAT_SCHEDULE = {
     "clock-tick": {"task": "kubarium.tick", "schedule": 0.5, "options": {"expires": 2}},

@@ -288,8 +288,10 @@ class ControlPlane:
         client = redis_client.Redis.from_url(self.redis_url)
 
         def idle() -> bool:
-            return not any(client.llen(queue) for queue in services.WORKER_QUEUES) and not any(
-                True for _ in client.scan_iter("kubarium:lock:*")
+            return (
+                not any(client.llen(queue) for queue in services.WORKER_QUEUES)
+                and not client.scard("kubarium:kubelets:due")
+                and not any(True for _ in client.scan_iter("kubarium:lock:*"))
             )
 
         services.wait_for(lambda: idle() and idle() and idle(), timeout=timeout, interval=0.1)

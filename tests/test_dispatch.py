@@ -66,20 +66,73 @@ def sent(monkeypatch) -> list[tuple[str, tuple[str, ...]]]:
 def test_enqueue_many_sends_each_key_once(probe_args, sent):
     """One round trip for the markers; a key already queued (in the list or before) is not
     sent again; once its task has started, it may be queued again."""
-    node = f"node-{probe_args}"
+    rs, deploy = ("ReplicaSet", "default", probe_args), ("Deployment", "default", probe_args)
     count = dispatch.enqueue_many(
-        [
-            ("kubelet_sync", (node,)),
-            ("reconcile", ("ReplicaSet", "default", probe_args)),
-            ("kubelet_sync", (node,)),  # the same key twice in one list
-        ]
+        [("reconcile", rs), ("reconcile", deploy), ("reconcile", rs)]  # rs twice in one list
     )
     assert count == 2
-    assert sent == [("kubelet_sync", (node,)), ("reconcile", ("ReplicaSet", "default", probe_args))]
-    assert dispatch.enqueue_many([("kubelet_sync", (node,))]) == 0  # still queued: not again
-    dispatch.started("kubelet_sync", node)  # the task began: a new change queues it again
-    assert dispatch.enqueue_many([("kubelet_sync", (node,))]) == 1
+    assert sent == [("reconcile", rs), ("reconcile", deploy)]
+    assert dispatch.enqueue_many([("reconcile", rs)]) == 0  # still queued: not again
+    dispatch.started("reconcile", *rs)  # the task began: a new change queues it again
+    assert dispatch.enqueue_many([("reconcile", rs)]) == 1
     assert len(sent) == 3
+
+
+@pytest.fixture
+def kubelet_work(probe_args):
+    """No node due and no kubelets task marked queued, before and after; afterwards no lock
+    or note left of the probe's nodes."""
+    client = dispatch._redis()
+
+    def clear() -> None:
+        client.delete(dispatch.KUBELETS_DUE)
+        for pattern in ("kubarium:queued:kubelets|*", f"kubarium:*kubelet_sync|*{probe_args}"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
+
+    clear()
+    yield
+    clear()
+
+
+def test_nodes_due_for_a_sync_go_into_one_set_and_wake_the_kubelets_tasks(
+    probe_args, sent, kubelet_work
+):
+    """A node is due once however often it is asked for; the kubelets tasks are queued once
+    (one per ``KUBELET_TASKS``) until they start."""
+    a, b = f"a-{probe_args}", f"b-{probe_args}"
+    work = [("kubelet_sync", (a,)), ("kubelet_sync", (b,)), ("kubelet_sync", (a,))]
+    assert dispatch.enqueue_many(work) == 2
+    assert sent == [("kubelets", (str(i),)) for i in range(dispatch.KUBELET_TASKS)]
+    assert dispatch.enqueue_many([("kubelet_sync", (a,))]) == 0  # already due
+    assert dispatch.nodes_due() == 2
+    assert len(sent) == dispatch.KUBELET_TASKS
+
+
+def test_a_node_being_synced_is_not_taken_twice_and_is_synced_again_after(
+    probe_args, sent, kubelet_work
+):
+    """Taken nodes are locked; a node asked for while locked is not handed to a second taker
+    but goes back into the set when the first one releases it."""
+    a, b = f"a-{probe_args}", f"b-{probe_args}"
+    dispatch.enqueue_many([("kubelet_sync", (a,)), ("kubelet_sync", (b,))])
+    nodes, token = dispatch.take_nodes(10)
+    assert nodes == sorted([a, b])
+    assert dispatch.nodes_due() == 0
+
+    dispatch.enqueue_many([("kubelet_sync", (a,))])  # a changes while it is being synced
+    assert dispatch.take_nodes(10)[0] == []  # a is locked: left to its holder
+    dispatch.release_nodes(nodes, token)
+
+    assert dispatch.take_nodes(10)[0] == [a]  # and synced once more after
+
+
+def test_a_failed_sync_leaves_its_nodes_due(probe_args, sent, kubelet_work):
+    a = f"a-{probe_args}"
+    dispatch.enqueue_many([("kubelet_sync", (a,))])
+    nodes, token = dispatch.take_nodes(10)
+    dispatch.release_nodes(nodes, token, again=True)
+    assert dispatch.take_nodes(10)[0] == [a]
 
 
 def test_an_unknown_task_queues_nothing(probe_args, sent):
@@ -92,6 +145,7 @@ def test_an_unknown_task_queues_nothing(probe_args, sent):
     ("task", "queue"),
     [
         ("kubarium.kubelet_sync", "kubelets"),
+        ("kubarium.kubelets", "kubelets"),
         ("kubarium.schedule", "scheduler"),
         ("kubarium.tick", "clock"),
         ("kubarium.reconcile", "celery"),

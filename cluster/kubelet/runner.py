@@ -11,6 +11,7 @@ nothing: its heartbeats stop and the node lifecycle controller takes over.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -48,23 +49,32 @@ def kubelet_running(node: dict[str, Any]) -> bool:
 
 def sync_node(name: str) -> float | None:
     """Sync every pod on node ``name``; returns the simulated time of the next wake-up."""
-    try:
-        node_row = Node.objects.get(name=name)
-    except Node.DoesNotExist:
-        return None
-    node = to_dict(node_row, kinds.by_kind("Node"))
-    if not kubelet_running(node):
-        return None
+    return sync_nodes([name]).get(name)
+
+
+def sync_nodes(names: Iterable[str]) -> dict[str, float]:
+    """The kubelets of nodes ``names``, each syncing its pods (as ``sync_node`` says), read and
+    written together: a handful of queries and one transaction for all of them, where one node
+    at a time cost that much per node. Returns each node's next wake-up (nodes without one are
+    left out). A node that does not exist or whose kubelet is stopped does nothing."""
+    node_kind, pod_kind = kinds.by_kind("Node"), kinds.by_kind("Pod")
+    nodes = {
+        row.name: to_dict(row, node_kind)
+        for row in Node.objects.filter(name__in=sorted(set(names))).order_by()
+    }
+    nodes = {name: node for name, node in sorted(nodes.items()) if kubelet_running(node)}
+    if not nodes:
+        return {}
     state = clock.state()
     now = clock.now(state)
-    images = _heartbeat(node, state, now)
+    images = _heartbeats(nodes, state, now)
 
-    pod_kind = kinds.by_kind("Pod")
-    pods = [to_dict(row, pod_kind) for row in Pod.objects.filter(node_name=name)]
-    if not pods:
-        return None
-    namespaces = {p["metadata"]["namespace"] for p in pods}
-    annotations = node["metadata"].get("annotations") or {}
+    pods_of: dict[str, list[dict]] = {name: [] for name in nodes}
+    for row in Pod.objects.filter(node_name__in=list(nodes)).order_by("namespace", "name"):
+        pods_of[row.node_name].append(to_dict(row, pod_kind))
+    namespaces = {p["metadata"]["namespace"] for pods in pods_of.values() for p in pods}
+    if not namespaces:
+        return {}
     configmaps = [
         to_dict(r, kinds.by_kind("ConfigMap"), copy_content=False)
         for r in ConfigMap.objects.filter(namespace__in=namespaces)
@@ -73,67 +83,76 @@ def sync_node(name: str) -> float | None:
         to_dict(r, kinds.by_kind("Secret"), copy_content=False)
         for r in Secret.objects.filter(namespace__in=namespaces)
     ]
-    unpullable = [i for i in annotations.get(UNPULLABLE, "").split(",") if i]
-
-    def make_world(node_images) -> World:
-        return World.build(
-            configmaps=configmaps, secrets=secrets, node_images=node_images, unpullable=unpullable
-        )
-
-    world = make_world(images)
     cfg = KubeletConfig(epoch=state.sim_epoch, seed=state.seed)
-    runtimes = {str(r.pod_uid): r for r in PodRuntime.objects.filter(node_name=name)}
-    used_ips = {p["status"].get("podIP") for p in pods if p["status"].get("podIP")}
-    wake: float | None = None
-    steps: list[tuple[dict, PodStep]] = []
-    node_images = None
-    for pod in pods:
-        record = runtimes.get(pod["metadata"]["uid"])
-        view = NodeView.from_node(node, used_ips)
-        step = advance_pod(pod, view, now, cfg, world, record.data if record else None)
-        steps.append((pod, step))
-        if step.status and step.status.get("podIP"):
-            used_ips.add(step.status["podIP"])
-        if step.node_images is not None:
-            node_images = step.node_images
-            world = make_world(node_images)
-        if step.wake_at is not None and not step.delete_now:
-            wake = step.wake_at if wake is None else min(wake, step.wake_at)
+    runtimes = {
+        str(r.pod_uid): r for r in PodRuntime.objects.filter(node_name__in=list(nodes)).order_by()
+    }
+    wakes: dict[str, float] = {}
+    steps: list[tuple[str, dict, PodStep]] = []
+    new_images: dict[str, frozenset[str]] = {}
+    for name, node in nodes.items():
+        pods = pods_of[name]
+        if not pods:
+            continue
+        annotations = node["metadata"].get("annotations") or {}
+        unpullable = [i for i in annotations.get(UNPULLABLE, "").split(",") if i]
+
+        def make_world(node_images, unpullable=unpullable) -> World:
+            return World.build(
+                configmaps=configmaps,
+                secrets=secrets,
+                node_images=node_images,
+                unpullable=unpullable,
+            )
+
+        world = make_world(images.get(name, []))
+        used_ips = {p["status"].get("podIP") for p in pods if p["status"].get("podIP")}
+        for pod in pods:
+            record = runtimes.get(pod["metadata"]["uid"])
+            view = NodeView.from_node(node, used_ips)
+            step = advance_pod(pod, view, now, cfg, world, record.data if record else None)
+            steps.append((name, pod, step))
+            if step.status and step.status.get("podIP"):
+                used_ips.add(step.status["podIP"])
+            if step.node_images is not None:
+                new_images[name] = step.node_images
+                world = make_world(step.node_images)
+            if step.wake_at is not None and not step.delete_now:
+                wakes[name] = min(wakes.get(name, step.wake_at), step.wake_at)
     with transaction.atomic():
-        _write(steps, name, state, runtimes)
-        if node_images is not None:
+        _write(steps, state, runtimes)
+        for name, node_images in new_images.items():
             NodeHeartbeat.objects.filter(node_name=name).update(images=list(node_images))
-    return wake
+    return wakes
 
 
 def _write(
-    steps: list[tuple[dict, PodStep]],
-    node_name: str,
+    steps: list[tuple[str, dict, PodStep]],
     state: simclock.ClockState,
     runtimes: dict[str, PodRuntime],
 ) -> None:
-    """Write what one sync found, a few statements for the whole node: the changed pod
+    """Write what one sync found, a few statements for all the nodes: the changed pod
     statuses (one batch, each guarded by the pod's uid), then the events at the simulated times
     they happened (one batch; repeats aggregate), then the pods whose containers have all
     stopped after a deletion are removed, and the runtime's memory is kept."""
-    changed = [(pod, step) for pod, step in steps if step.status is not None]
-    changed = [(pod, step) for pod, step in changed if step.status != pod.get("status")]
+    changed = [(node, pod, step) for node, pod, step in steps if step.status is not None]
+    changed = [(node, pod, step) for node, pod, step in changed if step.status != pod.get("status")]
     answers = batch.mutate_many(
         "Pod",
         [
             (pod["metadata"]["namespace"], pod["metadata"]["name"], _set_status(pod, step.status))
-            for pod, step in changed
+            for _, pod, step in changed
         ],
         subresource="status",
         actor="kubelet",
     )
     failed = set()
-    for (pod, _), answer in zip(changed, answers, strict=True):
+    for (node_name, pod, _), answer in zip(changed, answers, strict=True):
         if isinstance(answer, StoreError):
             failed.add(pod["metadata"]["uid"])
             if not isinstance(answer, NotFound):
                 _log_failure(node_name, pod, answer)
-    live = [(pod, step) for pod, step in steps if pod["metadata"]["uid"] not in failed]
+    live = [(node, pod, step) for node, pod, step in steps if pod["metadata"]["uid"] not in failed]
     events.record_many(
         [
             events.Note(
@@ -145,19 +164,19 @@ def _write(
                 host=node_name,
                 now=simclock.to_datetime(state, event.at),
             )
-            for pod, step in live
+            for node_name, pod, step in live
             for event in step.events
         ]
     )
-    for pod, step in live:
+    for node_name, pod, step in live:
         if step.delete_now:
             _delete(pod, node_name)
-    gone = [pod["metadata"]["uid"] for pod, step in live if step.delete_now]
+    gone = [pod["metadata"]["uid"] for _, pod, step in live if step.delete_now]
     if gone:
         PodRuntime.objects.filter(pod_uid__in=gone).delete()
     remembered = [
         PodRuntime(pod_uid=pod["metadata"]["uid"], node_name=node_name, data=step.runtime or {})
-        for pod, step in live
+        for node_name, pod, step in live
         if not step.delete_now
         and (
             (record := runtimes.get(pod["metadata"]["uid"])) is None or record.data != step.runtime
@@ -211,19 +230,38 @@ def _log_failure(node_name: str, pod: dict, error: StoreError) -> None:
     )
 
 
-def _heartbeat(node: dict, state: simclock.ClockState, now: float) -> list[str]:
-    """The node's Lease (created on the first sync; the tick renews it while the kubelet runs,
-    ``controlplane.lease_renew_period``) and its images; re-post the node status when due."""
-    name = node["metadata"]["name"]
-    beat, _ = NodeHeartbeat.objects.get_or_create(node_name=name, defaults={"sim_time": now})
-    post_status(node, state, now, beat.images)
-    return list(beat.images or [])
+def _heartbeats(
+    nodes: dict[str, dict], state: simclock.ClockState, now: float
+) -> dict[str, list[str]]:
+    """Each node's Lease (created on its first sync; the tick renews it while the kubelet runs,
+    ``controlplane.lease_renew_period``) and the images it holds; re-post a node's status when
+    it is due. Returns the images by node."""
+    beats = {
+        beat.node_name: beat
+        for beat in NodeHeartbeat.objects.filter(node_name__in=list(nodes)).order_by()
+    }
+    missing = [name for name in nodes if name not in beats]
+    if missing:
+        NodeHeartbeat.objects.bulk_create(
+            [NodeHeartbeat(node_name=name, sim_time=now) for name in missing],
+            ignore_conflicts=True,
+        )
+        beats.update(
+            (beat.node_name, beat) for beat in NodeHeartbeat.objects.filter(node_name__in=missing)
+        )
+    images = {}
+    for name in nodes:
+        beat = beats.get(name)
+        images[name] = list(beat.images or []) if beat else []
+    due = [(name, images[name]) for name, node in nodes.items() if _status_due(node, state, now)]
+    if due:
+        _post_statuses(due, state, now)
+    return images
 
 
-def post_status(
-    node: dict, state: simclock.ClockState, now: float, images: list[str] | None = None
-) -> None:
-    """Write the kubelet's view of its node when a condition changes or the report is due."""
+def _status_due(node: dict, state: simclock.ClockState, now: float) -> bool:
+    """Whether the kubelet writes its view of the node now: a condition changed (Ready is not
+    True) or the report is due."""
     status = node.get("status") or {}
     ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
     last = (
@@ -233,20 +271,34 @@ def post_status(
     )
     every = simclock.period(state, STATUS_REPORT_SECONDS, STATUS_REPORT_MIN_WALL_SECONDS)
     stale = last is None or (simclock.from_datetime(state, last) < now - every)
-    if ready is not None and ready.get("status") == "True" and not stale:
-        return
+    return ready is None or ready.get("status") != "True" or stale
+
+
+def _post_statuses(
+    due: list[tuple[str, list[str]]], state: simclock.ClockState, now: float
+) -> None:
+    """Write the kubelet's view of each ``(node, images)`` of ``due``, in one batch."""
     iso = simclock.to_iso(state, now)
 
-    def beat(current: dict) -> dict:
-        current["status"] = node_heartbeat(current, iso, images or None)
-        return current
+    def beat(images: list[str]):
+        def set_status(current: dict) -> dict:
+            current["status"] = node_heartbeat(current, iso, images or None)
+            return current
 
-    try:
-        write.mutate(
-            "Node", "", node["metadata"]["name"], beat, subresource="status", actor="kubelet"
-        )
-    except NotFound:
-        pass
+        return set_status
+
+    for (name, _), answer in zip(
+        due,
+        batch.mutate_many(
+            "Node",
+            [("", name, beat(images)) for name, images in due],
+            subresource="status",
+            actor="kubelet",
+        ),
+        strict=True,
+    ):
+        if isinstance(answer, StoreError) and not isinstance(answer, NotFound):
+            logger.info("kubelet on %s could not post its status: %s", name, answer.message)
 
 
 def stop_kubelet(name: str, *, actor: str) -> dict[str, Any]:
