@@ -8,8 +8,9 @@
    and nodes that recovered too;
 3. enqueues the timers that have come due in simulated time (a kubelet's next transition, a
    controller's requeue);
-4. every ``RESYNC_SECONDS`` of simulated time, enqueues every controller for every object it
-   owns, so anything a lost message missed is healed (level-driven controllers make this safe).
+4. every ``RESYNC_SECONDS`` of simulated time (less often in real time on a fast clock or a large
+   cluster, ``resync_period``), enqueues every controller for every object it owns, so anything
+   a lost message missed is healed (level-driven controllers make this safe).
 
 A paused clock does none of it: the cluster's own progress freezes, while API writes still land
 and their reconciles still run.
@@ -38,6 +39,7 @@ from cluster.models import (
 RESYNC_SECONDS = 30.0
 # However fast the clock runs, a resync at most this often in real seconds.
 RESYNC_MIN_WALL_SECONDS = 3.0
+RESYNC_WALL_SECONDS_PER_OBJECT = 0.005
 NODE_MONITOR_GRACE_SECONDS = 40.0
 LEASE_RENEW_SECONDS = 10.0
 LEASE_RENEW_MIN_WALL_SECONDS = 2.0
@@ -92,7 +94,8 @@ def tick() -> dict[str, int]:
             resync_work = resync_keys()
             work += resync_work
             done["resync"] = len(resync_work)
-            dispatch.defer(now + resync_period(state), RESYNC_KEY)
+            objects = len(resync_work) + Pod.objects.count()
+            dispatch.defer(now + resync_period(state, objects), RESYNC_KEY)
             continue
         work.append(dispatch.split_timer_key(key))
         done["timers"] += 1
@@ -113,12 +116,16 @@ def lease_renew_period(state) -> float:
     return simclock.period(state, LEASE_RENEW_SECONDS, LEASE_RENEW_MIN_WALL_SECONDS)
 
 
-def resync_period(state) -> float:
+def resync_period(state, objects: int = 0) -> float:
     """Simulated seconds to the next resync: ``RESYNC_SECONDS``, but never more often than
-    every ``RESYNC_MIN_WALL_SECONDS`` of real time. A resync is a safety net for lost
-    messages, not a behaviour; at high clock speeds one every 30 simulated seconds would be
-    several a second, each queueing every object of the cluster."""
-    return simclock.period(state, RESYNC_SECONDS, RESYNC_MIN_WALL_SECONDS)
+    every ``RESYNC_MIN_WALL_SECONDS`` of real time, nor than ``RESYNC_WALL_SECONDS_PER_OBJECT``
+    per object the last one looked at (``objects``: its keys plus the pods their controllers
+    and kubelets read). A resync is a safety net for lost messages, not a behaviour; at high
+    clock speeds one every 30 simulated seconds would be several a second, each queueing every
+    object of the cluster, and on a large cluster (10,000 pods: once every 50 s) it would take
+    most of the control plane's time."""
+    wall = max(RESYNC_MIN_WALL_SECONDS, objects * RESYNC_WALL_SECONDS_PER_OBJECT)
+    return simclock.period(state, RESYNC_SECONDS, wall)
 
 
 def resync_keys() -> list[tuple[str, tuple[str, ...]]]:

@@ -116,3 +116,19 @@ def test_stopping_a_kubelet_records_its_last_heartbeat_at_that_moment():
 
     beat = NodeHeartbeat.objects.get(node_name="n1").sim_time
     assert beat == pytest.approx(clock.now(), abs=5.0)
+
+
+@pytest.mark.parametrize(
+    ("objects", "speed", "period"),
+    [
+        (20, 20.0, 60.0),  # a classroom cluster: every 3 real seconds
+        (600, 20.0, 60.0),  # 600 x 5 ms = 3 s
+        (2000, 20.0, 200.0),  # 10 real seconds
+        (11200, 1000.0, 56000.0),  # 1,000 nodes, 10,000 pods: 56 real seconds
+        (11200, 1.0, 56.0),  # at 1x the same 56 seconds, simulated and real
+    ],
+)
+def test_a_large_clusters_resync_comes_less_often_in_real_time(objects, speed, period):
+    """5 ms of real time per object the resync looks at, so its cost stays a small share."""
+    state = simclock.new_clock(0.0, speed=speed)
+    assert controlplane.resync_period(state, objects) == pytest.approx(period)

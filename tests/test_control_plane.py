@@ -223,6 +223,34 @@ def test_rolling_update_keeps_availability(control_plane, wait_for):
     assert progressing["reason"] == "NewReplicaSetAvailable"
 
 
+def test_recreate_starts_no_new_pod_while_an_old_one_exists(control_plane, wait_for):
+    """Recreate: every old pod is gone (deleted, not just terminating) before the first pod of
+    the new template is created, at every revision of the change log."""
+    nodes("n1", "n2")
+    obj = deployment("web", replicas=3)
+    obj["spec"]["strategy"] = {"type": "Recreate"}
+    write.create(obj)
+    wait_for(lambda: len(ready_pods("default", app="web")) == 3, timeout=TIMEOUT)
+    old = set(Pod.objects.filter(app_filter("web")).values_list("name", flat=True))
+    updated = write.patch(
+        "deployments",
+        "default",
+        "web",
+        {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.28"}]}}}},
+    )
+    started = int(updated["metadata"]["resourceVersion"])
+
+    def rolled() -> bool:
+        pods = ready_pods("default", app="web")
+        return len(pods) == 3 and {p.image for p in pods} == {"nginx:1.28"}
+
+    wait_for(rolled, timeout=TIMEOUT)
+    changes = Change.objects.filter(kind="Pod", namespace="default", revision__gt=started)
+    last_old_gone = max(c.revision for c in changes if c.type == "DELETED" and c.name in old)
+    first_new = min(c.revision for c in changes if c.type == "ADDED" and c.name not in old)
+    assert last_old_gone < first_new
+
+
 def test_a_bad_image_stalls_the_rollout(control_plane, wait_for):
     """An image that cannot be pulled leaves pods in ImagePullBackOff and the Deployment
     Progressing=False with ProgressDeadlineExceeded."""

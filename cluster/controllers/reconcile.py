@@ -88,11 +88,14 @@ def reconcile_deployment(namespace: str, name: str) -> float | None:
         return None
     replicasets = _owned_or_orphan(ReplicaSet, namespace, deploy["metadata"]["uid"])
     owned = [rs["metadata"]["uid"] for rs in replicasets]
+    # Pods matter only to the Recreate strategy (no new pod while an old one runs); a rolling
+    # update reads its ReplicaSets' status. Reading a hundred pods at every reconcile was most
+    # of its cost.
+    strategy = ((deploy.get("spec") or {}).get("strategy") or {}).get("type")
+    rows = Pod.objects.filter(controller_uid__in=owned, namespace=namespace).order_by()
     pods = [
         to_dict(row, kinds.by_kind("Pod"), copy_content=False)
-        for row in Pod.objects.filter(controller_uid__in=owned, namespace=namespace)
-        .order_by()
-        .iterator(chunk_size=2000)
+        for row in (rows.iterator(chunk_size=2000) if strategy == "Recreate" else ())
     ]
     pods.sort(key=lambda pod: pod["metadata"]["name"])
     plan = plan_deployment(deploy, replicasets, pods, clock.now_datetime())
