@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from cluster.fields import JSONField
+
 
 class Revision(models.Model):
     """The cluster-wide revision counter (etcd's revision): a single row.
@@ -57,7 +59,7 @@ class Change(models.Model):
     name = models.CharField(max_length=253)
     uid = models.UUIDField()
     type = models.CharField(max_length=8, choices=Type.choices)
-    object = models.JSONField()
+    object = JSONField()
     actor = models.CharField(max_length=253, blank=True, default="")
     created_at = models.DateTimeField()
 
@@ -78,24 +80,24 @@ class KubeObject(models.Model):
     name = models.CharField(_("name"), max_length=253)
     # "" for cluster-scoped kinds (Node, Namespace, PersistentVolume, StorageClass).
     namespace = models.CharField(_("namespace"), max_length=63, blank=True, default="")
-    labels = models.JSONField(_("labels"), default=dict, blank=True)
-    annotations = models.JSONField(_("annotations"), default=dict, blank=True)
+    labels = JSONField(_("labels"), default=dict, blank=True)
+    annotations = JSONField(_("annotations"), default=dict, blank=True)
     resource_version = models.BigIntegerField(_("resource version"), default=0, editable=False)
     generation = models.BigIntegerField(_("generation"), default=1, editable=False)
     creation_timestamp = models.DateTimeField(_("created"), editable=False)
     deletion_timestamp = models.DateTimeField(_("deletion requested"), null=True, blank=True)
     deletion_grace_period_seconds = models.BigIntegerField(null=True, blank=True)
-    owner_references = models.JSONField(_("owner references"), default=list, blank=True)
-    finalizers = models.JSONField(_("finalizers"), default=list, blank=True)
+    owner_references = JSONField(_("owner references"), default=list, blank=True)
+    finalizers = JSONField(_("finalizers"), default=list, blank=True)
     # The uid of the ownerReference with controller=true, indexed (with the namespace, see
     # ``Meta.indexes``) for controllers and the GC.
     controller_uid = models.UUIDField(null=True, blank=True, editable=False)
     # Any other metadata a manifest carried (generateName, managedFields, ...), verbatim.
-    extra_metadata = models.JSONField(default=dict, blank=True)
-    spec = models.JSONField(_("spec"), default=dict, blank=True)
-    status = models.JSONField(_("status"), default=dict, blank=True)
+    extra_metadata = JSONField(default=dict, blank=True)
+    spec = JSONField(_("spec"), default=dict, blank=True)
+    status = JSONField(_("status"), default=dict, blank=True)
     # Top-level fields other than apiVersion, kind, metadata, spec and status.
-    body = models.JSONField(default=dict, blank=True)
+    body = JSONField(default=dict, blank=True)
 
     class Meta:
         abstract = True
@@ -163,7 +165,7 @@ class Service(KubeObject):
 
     type = models.CharField(_("type"), max_length=16, choices=Type.choices, default="ClusterIP")
     cluster_ip = models.CharField(_("cluster IP"), max_length=45, blank=True, default="")
-    selector = models.JSONField(_("selector"), default=dict, blank=True)
+    selector = JSONField(_("selector"), default=dict, blank=True)
 
     class Meta(KubeObject.Meta):
         verbose_name = _("service")
@@ -314,7 +316,7 @@ class Clock(models.Model):
     """The simulation clock (a single row): see ``cluster.simclock`` for the arithmetic."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
-    state = models.JSONField()
+    state = JSONField()
 
     class Meta:
         verbose_name = _("simulation clock")
@@ -348,7 +350,7 @@ class SchedulingDecision(models.Model):
     name = models.CharField(max_length=253)
     node_name = models.CharField(max_length=253, blank=True, default="")
     message = models.TextField(blank=True, default="")
-    diagnosis = models.JSONField(default=dict)
+    diagnosis = JSONField(default=dict)
     decided_at = models.DateTimeField()
 
     class Meta:
@@ -365,7 +367,7 @@ class PodRuntime(models.Model):
 
     pod_uid = models.UUIDField(primary_key=True)
     node_name = models.CharField(max_length=253, db_index=True)
-    data = models.JSONField(default=dict)
+    data = JSONField(default=dict)
 
     class Meta:
         verbose_name = _("pod runtime")
@@ -379,7 +381,7 @@ class NodeHeartbeat(models.Model):
 
     node_name = models.CharField(max_length=253, primary_key=True)
     sim_time = models.FloatField()
-    images = models.JSONField(default=list)
+    images = JSONField(default=list)
 
     class Meta:
         verbose_name = _("node heartbeat")
@@ -393,7 +395,7 @@ class ControllerMemory(models.Model):
     round-robin positions): in Kubernetes this lives in the controller's memory."""
 
     key = models.CharField(max_length=400, primary_key=True)
-    data = models.JSONField(default=dict)
+    data = JSONField(default=dict)
 
     class Meta:
         verbose_name = _("controller memory")
