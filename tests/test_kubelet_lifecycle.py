@@ -1064,3 +1064,56 @@ def test_lost_runtime_record_keeps_a_finished_job_finished():
     result = advance_pod(done.pod, NODE, 500.0, CFG, done.world, None)
     assert result.events == []
     assert result.status is None
+
+
+# --------------------------------------------------------------------------------------------
+# Admission: a pod first seen after it was bound
+
+
+def bound_pod(bound_at: str | None, *, deleting: bool = False) -> dict:
+    pod = make_pod()
+    pod["metadata"]["creationTimestamp"] = "2025-01-01T00:00:05Z"
+    if bound_at:
+        pod["status"] = {
+            "phase": "Pending",
+            "conditions": [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": bound_at}
+            ],
+        }
+    if deleting:
+        pod["metadata"]["deletionTimestamp"] = "2025-01-01T00:00:50Z"
+    return pod
+
+
+@pytest.mark.parametrize(
+    ("pod", "lag", "admitted"),
+    [
+        # Bound at 10 s, first seen at 60 s: the kubelet started it at 10 s.
+        (bound_pod("2025-01-01T00:00:10Z"), 100.0, "2025-01-01T00:00:10Z"),
+        # ... but never further back than the lag: 60 - 20 = 40 s.
+        (bound_pod("2025-01-01T00:00:10Z"), 20.0, "2025-01-01T00:00:40Z"),
+        # No lag (the default): when first seen, as ever.
+        (bound_pod("2025-01-01T00:00:10Z"), 0.0, "2025-01-01T00:01:00Z"),
+        # Created with spec.nodeName (no binding): its creation, 5 s.
+        (bound_pod(None), 100.0, "2025-01-01T00:00:05Z"),
+        # Already being deleted: noticed when seen, never back-dated.
+        (bound_pod("2025-01-01T00:00:10Z", deleting=True), 100.0, "2025-01-01T00:01:00Z"),
+    ],
+    ids=["bound-earlier", "capped-by-the-lag", "no-lag", "no-binding", "being-deleted"],
+)
+def test_a_pod_first_seen_late_starts_when_it_was_bound(pod, lag, admitted):
+    cfg = dataclasses.replace(CFG, admission_lag_seconds=lag)
+    step = advance_pod(pod, NODE, 60.0, cfg, with_images(NGINX))
+    assert step.status["startTime"] == admitted
+
+
+def test_a_late_first_sync_reports_the_whole_start_at_once_with_each_event_at_its_time():
+    """Seen 50 s after its binding, a pod whose image is on the node is Running and Ready in
+    the first status written, and its events carry the times they happened, not the sync's."""
+    cfg = dataclasses.replace(CFG, admission_lag_seconds=100.0)
+    step = advance_pod(bound_pod("2025-01-01T00:00:10Z"), NODE, 60.0, cfg, with_images(NGINX))
+    assert step.status["phase"] == "Running"
+    ready = next(c for c in step.status["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True" and ready["lastTransitionTime"] < "2025-01-01T00:00:12Z"
+    assert [e.reason for e in step.events] == ["Pulled", "Created", "Started"]
+    assert all(10.0 <= e.at < 12.0 for e in step.events)

@@ -187,6 +187,10 @@ class KubeletConfig:
     volume_retry_max_seconds: float = 122.0  # 2m2s
     default_grace_seconds: float = 30.0
     crash_after_seconds: float = 2.0
+    # A pod seen for the first time was admitted when it was bound (a kubelet watches its pods),
+    # up to this far back: the sync that first sees it may come later than its binding (work
+    # queued behind a fast clock), and the pod's timeline should not depend on that. 0: now.
+    admission_lag_seconds: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -635,6 +639,32 @@ def _new_record(ctx: _Ctx, now: float) -> dict[str, Any]:
         "conditions": {},
         "containers": containers,
     }
+
+
+def _admission(ctx: _Ctx, now: float) -> float:
+    """When a pod seen for the first time at ``now`` was admitted: when it was bound (its
+    ``PodScheduled`` condition, else its creation), but at most ``admission_lag_seconds`` ago,
+    and ``now`` for a pod already being deleted (its deletion is noticed when it is seen)."""
+    lag = ctx.cfg.admission_lag_seconds
+    meta = ctx.pod.get("metadata") or {}
+    if lag <= 0 or meta.get("deletionTimestamp"):
+        return now
+    scheduled = next(
+        (
+            c
+            for c in (ctx.pod.get("status") or {}).get("conditions") or []
+            if c.get("type") == "PodScheduled" and c.get("status") == "True"
+        ),
+        None,
+    )
+    stamp = (scheduled or {}).get("lastTransitionTime") or meta.get("creationTimestamp")
+    if not stamp:
+        return now
+    try:
+        bound = ctx.sim(str(stamp))
+    except ValueError:
+        return now
+    return min(now, max(bound, now - lag))
 
 
 def _adopt(ctx: _Ctx, now: float) -> dict[str, Any]:
@@ -1413,34 +1443,35 @@ def advance_pod(
     """
     images = set(world.node_images)
     ctx = _Ctx(pod=pod, node=node, cfg=cfg, world=world, rec={}, images=images)
+    first_sync_at = now
     if runtime is not None and runtime.get("version") == _RECORD_VERSION:
         ctx.rec = copy_json(dict(runtime))
     elif (pod.get("status") or {}).get("startTime"):
         ctx.rec = _adopt(ctx, now)
     else:
-        ctx.rec = _new_record(ctx, now)
+        first_sync_at = _admission(ctx, now)
+        ctx.rec = _new_record(ctx, first_sync_at)
     for name in [str(c.get("name")) for _i, c in _all_containers(ctx)]:
         ctx.rec["containers"].setdefault(name, _new_container_record())
     rec = ctx.rec
 
+    if rec["synced_at"] is None:  # the first sync: at admission for a pod new to us
+        _sync(ctx, first_sync_at, notice_deletion=True)
+        _observe(ctx, first_sync_at)
+        rec["synced_at"] = first_sync_at
     synced = rec["synced_at"]
-    if synced is None:
+    t = synced
+    for _ in range(100_000):
+        due = _next_due(ctx, t)
+        if due is None or due > now:
+            break
+        t = due
+        _sync(ctx, t, notice_deletion=False)
+        _observe(ctx, t)
+    if now > synced:
         _sync(ctx, now, notice_deletion=True)
         _observe(ctx, now)
         rec["synced_at"] = now
-    else:
-        t = synced
-        for _ in range(100_000):
-            due = _next_due(ctx, t)
-            if due is None or due > now:
-                break
-            t = due
-            _sync(ctx, t, notice_deletion=False)
-            _observe(ctx, t)
-        if now > synced:
-            _sync(ctx, now, notice_deletion=True)
-            _observe(ctx, now)
-            rec["synced_at"] = now
     t_final = max(now, rec["synced_at"])
 
     delete_now = rec["killing"] is not None and not any(

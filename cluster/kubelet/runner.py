@@ -38,6 +38,11 @@ UNPULLABLE = "kubarium.io/unpullable-images"  # a node annotation: comma-separat
 # fast the clock runs, at most this often in real seconds: the Lease says the kubelet is alive;
 # the re-post only refreshes lastHeartbeatTime, and at 1000x it would rewrite every node every
 # 0.3 s.
+# A pod first seen by a sync is taken to have started when it was bound, up to this long ago
+# (simulated seconds; at a fast clock, this many real seconds): the kubelet watches its pods,
+# and the queue in front of our sync should not delay a pod's simulated start.
+ADMISSION_LAG_SECONDS = 1.0
+ADMISSION_LAG_MIN_WALL_SECONDS = 1.0
 STATUS_REPORT_SECONDS = 300.0
 STATUS_REPORT_MIN_WALL_SECONDS = 30.0
 
@@ -83,7 +88,13 @@ def sync_nodes(names: Iterable[str]) -> dict[str, float]:
         to_dict(r, kinds.by_kind("Secret"), copy_content=False)
         for r in Secret.objects.filter(namespace__in=namespaces)
     ]
-    cfg = KubeletConfig(epoch=state.sim_epoch, seed=state.seed)
+    cfg = KubeletConfig(
+        epoch=state.sim_epoch,
+        seed=state.seed,
+        admission_lag_seconds=simclock.period(
+            state, ADMISSION_LAG_SECONDS, ADMISSION_LAG_MIN_WALL_SECONDS
+        ),
+    )
     runtimes = {
         str(r.pod_uid): r for r in PodRuntime.objects.filter(node_name__in=list(nodes)).order_by()
     }
