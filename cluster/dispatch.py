@@ -28,6 +28,7 @@ from cluster.store import notify
 logger = logging.getLogger(__name__)
 
 OWNED_KINDS = {"ReplicaSet", "StatefulSet", "DaemonSet"}
+SCHEDULER = "default-scheduler"  # the actor of the scheduler's writes
 SELF_RECONCILED = {"ReplicaSet", "Deployment", "StatefulSet", "DaemonSet"}
 # How long a "queued" marker lives. It must outlast the wait in a busy queue: once it expires,
 # the same key is queued again behind itself, and a backlog feeds on its own duplicates. A task
@@ -229,8 +230,10 @@ def work_for(
     )
     if kind in SELF_RECONCILED:
         work.append(("reconcile", kind, namespace, name))
+    scheduled = _written_by_the_scheduler(changed)
     if controller and controller.get("kind") in OWNED_KINDS | {"Deployment"}:
-        work.append(("reconcile", controller["kind"], namespace, controller.get("name", "")))
+        if not (scheduled and controller.get("kind") == "ReplicaSet"):
+            work.append(("reconcile", controller["kind"], namespace, controller.get("name", "")))
     if changed.type == "DELETED" or (meta.get("deletionTimestamp") and meta.get("finalizers")):
         work.append(("garbage_collect", changed.uid))
     if changed.type == "DELETED" and controller and controller.get("uid"):
@@ -254,6 +257,15 @@ def work_for(
     elif kind == "HorizontalPodAutoscaler" and changed.type != "DELETED":
         work.append(("reconcile", kind, namespace, name))
     return work
+
+
+def _written_by_the_scheduler(changed: notify.Changed) -> bool:
+    """A pod's binding (or its ``PodScheduled=False``) written by the scheduler: nothing a
+    ReplicaSet counts (replicas, ready, available) nor an Endpoints address (a pod has one once
+    its kubelet reports an IP) changes with it, so neither is woken for it; a burst of bindings
+    kept the controllers' queue full of reconciles that found nothing to do. (A DaemonSet counts
+    pods per node: it still hears of bindings.)"""
+    return changed.kind == "Pod" and changed.type == "MODIFIED" and changed.actor == SCHEDULER
 
 
 class _Services:
@@ -282,7 +294,9 @@ def _pod_work(
     meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     work: list[tuple[str, ...]] = []
     labels = meta.get("labels") or {}
-    for service in services(changed.namespace, labels):
+    for service in (
+        [] if _written_by_the_scheduler(changed) else services(changed.namespace, labels)
+    ):
         work.append(("reconcile", "Endpoints", changed.namespace, service))
     node = spec.get("nodeName")
     if not node:

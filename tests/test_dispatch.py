@@ -203,3 +203,61 @@ def test_one_commits_changes_read_each_namespaces_services_once(
             ("reconcile", ("Endpoints", "default", "web")),
         ]
     ]
+
+
+def _pod_change(actor: str, owner_kind: str):
+    from cluster.store import notify
+
+    return notify.Changed(
+        revision=1,
+        type="MODIFIED",
+        kind="Pod",
+        namespace="default",
+        name="web-1",
+        uid="p1",
+        actor=actor,
+        object={
+            "metadata": {
+                "name": "web-1",
+                "labels": {"app": "web"},
+                "ownerReferences": [
+                    {"kind": owner_kind, "name": "owner", "uid": "o1", "controller": True}
+                ],
+            },
+            "spec": {"nodeName": "n1"},
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("actor", "owner", "expected"),
+    [
+        # The scheduler's binding: the kubelet must look; the ReplicaSet and the Service not.
+        ("default-scheduler", "ReplicaSet", [("kubelet_sync", "n1")]),
+        # A DaemonSet counts its pods per node: it hears of the binding.
+        (
+            "default-scheduler",
+            "DaemonSet",
+            [("reconcile", "DaemonSet", "default", "owner"), ("kubelet_sync", "n1")],
+        ),
+        # The kubelet's status (an IP, readiness): owner and Endpoints, not the kubelet itself.
+        (
+            "kubelet",
+            "ReplicaSet",
+            [
+                ("reconcile", "ReplicaSet", "default", "owner"),
+                ("reconcile", "Endpoints", "default", "web"),
+            ],
+        ),
+    ],
+    ids=["binding", "daemonset-binding", "kubelet-status"],
+)
+def test_who_hears_of_a_pod_change(actor, owner, expected):
+    services = lambda namespace, labels: ["web"] if labels.get("app") == "web" else []  # noqa: E731
+    assert dispatch.work_for(_pod_change(actor, owner), services) == expected
+
+
+def test_the_dispatcher_knows_the_schedulers_name():
+    from cluster.scheduler.runner import COMPONENT
+
+    assert dispatch.SCHEDULER == COMPONENT
