@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 OWNED_KINDS = {"ReplicaSet", "StatefulSet", "DaemonSet"}
 SCHEDULER = "default-scheduler"  # the actor of the scheduler's writes
+OWN_CONTROLLER = {"ReplicaSet": "replicaset-controller", "Deployment": "deployment-controller"}
 SELF_RECONCILED = {"ReplicaSet", "Deployment", "StatefulSet", "DaemonSet"}
 # How long a "queued" marker lives. It must outlast the wait in a busy queue: once it expires,
 # the same key is queued again behind itself, and a backlog feeds on its own duplicates. A task
@@ -228,7 +229,7 @@ def work_for(
         ),
         None,
     )
-    if kind in SELF_RECONCILED:
+    if kind in SELF_RECONCILED and not _caught_up(changed, obj):
         work.append(("reconcile", kind, namespace, name))
     scheduled = _written_by_the_scheduler(changed)
     if controller and controller.get("kind") in OWNED_KINDS | {"Deployment"}:
@@ -257,6 +258,21 @@ def work_for(
     elif kind == "HorizontalPodAutoscaler" and changed.type != "DELETED":
         work.append(("reconcile", kind, namespace, name))
     return work
+
+
+def _caught_up(changed: notify.Changed, obj: dict[str, Any]) -> bool:
+    """A ReplicaSet or Deployment written by its own controller, whose status says it has seen
+    the current spec (``observedGeneration == generation``): the controller wrote what it
+    concluded from the state it read, so looking again at once finds nothing to do; anything
+    that changes since (a pod, the spec, an owned ReplicaSet) wakes it by itself. Half of the
+    controllers' work in a large rollout was these second looks."""
+    own = OWN_CONTROLLER.get(changed.kind)
+    if own is None or changed.actor != own or changed.type != "MODIFIED":
+        return False
+    generation = (obj.get("metadata") or {}).get("generation")
+    return (
+        generation is not None and (obj.get("status") or {}).get("observedGeneration") == generation
+    )
 
 
 def _written_by_the_scheduler(changed: notify.Changed) -> bool:

@@ -261,3 +261,51 @@ def test_the_dispatcher_knows_the_schedulers_name():
     from cluster.scheduler.runner import COMPONENT
 
     assert dispatch.SCHEDULER == COMPONENT
+
+
+def _replicaset_change(actor: str, generation: int, observed: int | None, type_="MODIFIED"):
+    from cluster.store import notify
+
+    status = {"replicas": 3} if observed is None else {"observedGeneration": observed}
+    return notify.Changed(
+        revision=1,
+        type=type_,
+        kind="ReplicaSet",
+        namespace="default",
+        name="web-1",
+        uid="r1",
+        actor=actor,
+        object={
+            "metadata": {
+                "name": "web-1",
+                "generation": generation,
+                "ownerReferences": [
+                    {"kind": "Deployment", "name": "web", "uid": "d1", "controller": True}
+                ],
+            },
+            "status": status,
+        },
+    )
+
+
+SELF = ("reconcile", "ReplicaSet", "default", "web-1")
+OWNER = ("reconcile", "Deployment", "default", "web")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # Its own status write, having seen the current spec: only its Deployment looks.
+        (_replicaset_change("replicaset-controller", 2, 2), [OWNER]),
+        # Its controller has not seen generation 3 yet: it looks again.
+        (_replicaset_change("replicaset-controller", 3, 2), [SELF, OWNER]),
+        # Scaled by the Deployment controller, or edited by a user: it looks.
+        (_replicaset_change("deployment-controller", 2, 2), [SELF, OWNER]),
+        (_replicaset_change("alice", 2, 2), [SELF, OWNER]),
+        (_replicaset_change("replicaset-controller", 1, None), [SELF, OWNER]),
+        (_replicaset_change("deployment-controller", 1, None, "ADDED"), [SELF, OWNER]),
+    ],
+    ids=["own-status", "spec-not-seen", "scaled", "user-edit", "no-status", "created"],
+)
+def test_a_controllers_own_status_write_does_not_wake_it_again(change, expected):
+    assert dispatch.work_for(change, lambda namespace, labels: []) == expected
