@@ -232,6 +232,11 @@ class Diagnosis:
     # -- filters
 
     @property
+    def failed_count(self) -> int:
+        """How many examined nodes a filter rejected."""
+        return len(self._failed_nodes)
+
+    @property
     def node_statuses(self) -> dict[str, Status]:
         """Node name -> the Status of the filter that rejected it, in examination order."""
         names = self._names
@@ -312,9 +317,12 @@ class Diagnosis:
             return [self._score_row(j, index) for j, index in enumerate(feasible)]
         totals = self._ranking_totals()
         names = self._names
-        chosen = [j for j, index in enumerate(feasible) if names[index] == self.selected][:1]
-        others = (j for j in range(len(feasible)) if j not in chosen)
-        best = heapq.nsmallest(max(limit - len(chosen), 0), others, key=lambda j: -totals[j])
+        chosen = next(
+            ([j] for j, index in enumerate(feasible) if names[index] == self.selected), []
+        )
+        # The highest totals, ties in examination order (nlargest is stable, as sorted is).
+        best = heapq.nlargest(limit, range(len(feasible)), key=totals.__getitem__)
+        best = [j for j in best if j not in chosen][: max(limit - len(chosen), 0)]
         return [self._score_row(j, feasible[j]) for j in [*chosen, *best]]
 
     def _ranking_totals(self) -> list[int]:

@@ -405,13 +405,14 @@ def _decision(
 ) -> SchedulingDecision:
     """The kept record of one decision: the nodes filtered out (or, at scale, the counts per
     reason), the best scores, the plain-language sentence."""
-    statuses = {
-        name: {"plugin": status.plugin, "reasons": list(status.reasons)}
-        for name, status in diagnosis.node_statuses.items()
-        if not status.is_success
-    }
-    if len(statuses) > DECISION_NODES:  # at scale, keep the counts rather than every node
-        statuses = {"counts": dict(diagnosis.reason_counts())}
+    if diagnosis.failed_count > DECISION_NODES:  # at scale, the counts rather than every node
+        statuses: dict[str, Any] = {"counts": dict(diagnosis.reason_counts())}
+    else:
+        statuses = {
+            name: {"plugin": status.plugin, "reasons": list(status.reasons)}
+            for name, status in diagnosis.node_statuses.items()
+            if not status.is_success
+        }
     scores = [
         {"node": row.node, "scores": row.scores, "total": row.total, "selected": row.selected}
         for row in diagnosis.scores(limit=DECISION_NODES)
