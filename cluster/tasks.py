@@ -103,7 +103,9 @@ def schedule() -> int:
 
 @shared_task(name="kubarium.kubelet_sync", **OPTIONS)
 def kubelet_sync(node: str) -> None:
-    """A kubelet's sync loop for one node."""
+    """A kubelet's sync loop for one node, on its own. The dispatcher does not send these: a
+    ``("kubelet_sync", node)`` it is asked for makes the node due, and the ``kubelets`` tasks
+    sync the due nodes in batches; this one stays for a sync asked by hand."""
     wake = _one_at_a_time("kubelet_sync", node, work=lambda: sync_node(node))
     if wake is not None:
         dispatch.defer(wake, "kubelet_sync", node)
