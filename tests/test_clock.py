@@ -53,35 +53,35 @@ def test_a_paused_cluster_does_not_progress_but_writes_land():
 
 
 @pytest.mark.parametrize(
-    ("speed", "period"),
+    ("housekeeping", "speed", "period"),
     [
-        (1.0, 30.0),  # real time: every 30 simulated seconds, as ever
-        (10.0, 30.0),  # 3 s of real time
-        (20.0, 60.0),  # 30 simulated seconds would be 1.5 s: once every 3 real seconds instead
-        (1000.0, 3000.0),
+        # The resync: every 30 simulated seconds, but never more often than every 3 real ones.
+        (controlplane.resync_period, 1.0, 30.0),  # real time: every 30 simulated seconds
+        (controlplane.resync_period, 10.0, 30.0),  # 3 s of real time
+        (controlplane.resync_period, 20.0, 60.0),  # 30 would be 1.5 real s: every 3 instead
+        (controlplane.resync_period, 1000.0, 3000.0),
+        # A running kubelet's Lease: every 10 simulated seconds, at most every 2 real ones.
+        (controlplane.lease_renew_period, 1.0, 10.0),
+        (controlplane.lease_renew_period, 5.0, 10.0),  # 2 s of real time
+        (controlplane.lease_renew_period, 20.0, 40.0),  # 10 would be 0.5 real s: every 2
+        (controlplane.lease_renew_period, 1000.0, 2000.0),
+    ],
+    ids=[
+        "resync-1x",
+        "resync-10x",
+        "resync-20x",
+        "resync-1000x",
+        "lease-1x",
+        "lease-5x",
+        "lease-20x",
+        "lease-1000x",
     ],
 )
-def test_the_resync_comes_every_30_simulated_seconds_but_never_more_than_every_3_real(
-    speed, period
+def test_housekeeping_runs_every_so_many_simulated_seconds_but_not_too_often_in_real_time(
+    housekeeping, speed, period
 ):
     state = simclock.new_clock(0.0, speed=speed)
-    assert controlplane.resync_period(state) == period
-
-
-@pytest.mark.parametrize(
-    ("speed", "period"),
-    [
-        (1.0, 10.0),  # the Lease's renewal interval, in simulated seconds
-        (5.0, 10.0),  # 2 s of real time
-        (20.0, 40.0),  # 10 simulated seconds would be 0.5 s: once every 2 real seconds instead
-        (1000.0, 2000.0),
-    ],
-)
-def test_a_running_kubelets_lease_is_renewed_every_10_simulated_seconds_at_most_every_2_real(
-    speed, period
-):
-    state = simclock.new_clock(0.0, speed=speed)
-    assert controlplane.lease_renew_period(state) == period
+    assert housekeeping(state) == period
 
 
 def test_the_tick_renews_only_leases_older_than_the_renewal_period():

@@ -50,6 +50,16 @@ def ready_pods(ns: str, **labels: str) -> list[Pod]:
     return [p for p in pods if all(p.labels.get(k) == v for k, v in labels.items())]
 
 
+def set_image(deployment_name: str, image: str) -> dict:
+    """``kubectl set image deployment/<name> main=<image>`` in the default namespace."""
+    return write.patch(
+        "deployments",
+        "default",
+        deployment_name,
+        {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": image}]}}}},
+    )
+
+
 def nodes(*names: str, cpu: str = "4") -> None:
     for name in names:
         write.create(node(name, cpu=cpu))
@@ -191,12 +201,7 @@ def test_rolling_update_keeps_availability(control_plane, wait_for):
     }
     write.create(obj)
     wait_for(lambda: len(ready_pods("default", app="web")) == 4, timeout=TIMEOUT)
-    updated = write.patch(
-        "deployments",
-        "default",
-        "web",
-        {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.28"}]}}}},
-    )
+    updated = set_image("web", "nginx:1.28")
     started = int(updated["metadata"]["resourceVersion"])
 
     def complete() -> bool:
@@ -232,12 +237,7 @@ def test_recreate_starts_no_new_pod_while_an_old_one_exists(control_plane, wait_
     write.create(obj)
     wait_for(lambda: len(ready_pods("default", app="web")) == 3, timeout=TIMEOUT)
     old = set(Pod.objects.filter(app_filter("web")).values_list("name", flat=True))
-    updated = write.patch(
-        "deployments",
-        "default",
-        "web",
-        {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.28"}]}}}},
-    )
+    updated = set_image("web", "nginx:1.28")
     started = int(updated["metadata"]["resourceVersion"])
 
     def rolled() -> bool:
@@ -475,12 +475,7 @@ def test_kill_9_of_the_worker_mid_rollout_converges(control_plane, wait_for):
     nodes("n1", "n2")
     write.create(deployment("web", replicas=6))
     wait_for(lambda: len(ready_pods("default", app="web")) == 6, timeout=TIMEOUT)
-    write.patch(
-        "deployments",
-        "default",
-        "web",
-        {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx:1.28"}]}}}},
-    )
+    set_image("web", "nginx:1.28")
     wait_for(
         lambda: any(p.image == "nginx:1.28" for p in Pod.objects.filter(app_filter("web"))),
         timeout=TIMEOUT,
@@ -589,12 +584,7 @@ def test_rollback_to_an_earlier_template_reuses_its_replicaset(control_plane, wa
     wait_for(lambda: len(ready_pods("default", app="web")) == 2, timeout=TIMEOUT)
     first_rs = ReplicaSet.objects.get(labels__app="web")
     for image in ("nginx:1.28", "nginx:1.27"):
-        write.patch(
-            "deployments",
-            "default",
-            "web",
-            {"spec": {"template": {"spec": {"containers": [{"name": "main", "image": image}]}}}},
-        )
+        set_image("web", image)
         wait_for(
             lambda image=image: (
                 {p.image for p in ready_pods("default", app="web")} == {image}
