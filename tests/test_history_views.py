@@ -230,12 +230,16 @@ def _pod_object(i: int, running: bool) -> dict:
     }
 
 
+PAST_PAGE_QUERIES = 25  # 16 on SQLite and PostgreSQL today
+
+
 def test_the_past_of_a_big_cluster_stays_small_and_quick(client):
     """1,000 nodes and 10,000 pods, each pod added then modified (21,000 log rows): the page
-    at the revision between the two halves of the modifications renders under 300 KB and 2 s,
-    and shows the state of then (the queue counts the pods still unbound at that revision)."""
-    import time
-
+    at the revision between the two halves of the modifications is under 300 KB, is read in a
+    bounded number of statements, and shows the state of then (the queue counts the pods still
+    unbound at that revision)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from cluster.models import Change, Revision
@@ -271,17 +275,19 @@ def test_the_past_of_a_big_cluster_stays_small_and_quick(client):
             middle = revision
     Change.objects.bulk_create(rows, batch_size=2000)
     Revision.objects.update_or_create(pk=1, defaults={"value": revision})
-    started = time.perf_counter()
-    response = client.get(f"/?at={middle}")
-    took = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as page_queries:
+        response = client.get(f"/?at={middle}")
     html = response.content.decode()
     assert response.status_code == 200
     assert "The past, read-only" in html
     assert len(html.encode()) < 300_000, len(html.encode())
-    assert took < 2.0, took
+    # The past is read in a few statements, never one per object (its speed is a benchmark's
+    # business, not a test's).
+    assert len(page_queries) <= PAST_PAGE_QUERIES, len(page_queries)
     # A replay's next step moves the last state forward: it reads the changes stepped over.
-    started = time.perf_counter()
-    step = client.get(f"/?at={middle + 13}&speed=50")
-    assert step.status_code == 200 and time.perf_counter() - started < 2.0
+    with CaptureQueriesContext(connection) as step_queries:
+        step = client.get(f"/?at={middle + 13}&speed=50")
+    assert step.status_code == 200
+    assert len(step_queries) <= PAST_PAGE_QUERIES, len(step_queries)
     opened = client.get(f"/?at={middle}&zone=zone-1&namespace=ns-1").content.decode()
     assert 'id="node-node-0001"' in opened and "Nodes 1–40 of 200" in opened

@@ -378,6 +378,8 @@ def test_up_serves_then_stops_every_child(
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
     env |= {
         "PORT": str(port),
+        # Free now too (PORT + 443, the default, may be a client's port of the moment).
+        "HTTPS_PORT": str(find_free_port()),
         "DATABASE_URL": test_database_url,
         "KUBARIUM_STATE_DIR": str(tmp_path),
         "PYTHONUNBUFFERED": "1",
