@@ -11,6 +11,7 @@ from cluster.kubelet.runner import KUBELET_STOPPED, sync_nodes
 from cluster.models import Pod, Timer
 from cluster.store import write
 from tests.builders import node, pod
+from tests.queries import statements
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
@@ -90,9 +91,3 @@ def test_syncing_many_nodes_costs_the_queries_of_one():
 
     assert Pod.objects.filter(status__hostIP__isnull=False).count() == 33
     assert statements(ten) <= statements(one)
-
-
-def statements(captured: CaptureQueriesContext) -> int:
-    """The statements of a sync, but for reading the clock (cached for half a second: whether
-    a sync reads it again depends on how long the one before took)."""
-    return sum('"cluster_clock"' not in query["sql"] for query in captured.captured_queries)
