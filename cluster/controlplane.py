@@ -66,21 +66,15 @@ def tick() -> dict[str, int]:
     done["heartbeats"] = NodeHeartbeat.objects.filter(
         node_name__in=running, sim_time__lt=now - lease_renew_period(state)
     ).update(sim_time=now)
-    known = set(NodeHeartbeat.objects.values_list("node_name", flat=True))
+    beats = dict(NodeHeartbeat.objects.values_list("node_name", "sim_time"))
     work: list[tuple[str, tuple[str, ...]]] = []
-    for name in sorted(running - known):
+    for name in sorted(running - set(beats)):
         NodeHeartbeat.objects.get_or_create(node_name=name, defaults={"sim_time": now})
         work.append(("kubelet_sync", (name,)))
 
     # A running kubelet renews its Lease continuously; only a stopped one's heartbeat ages.
-    stale = (
-        set(
-            NodeHeartbeat.objects.filter(sim_time__lt=now - NODE_MONITOR_GRACE_SECONDS).values_list(
-                "node_name", flat=True
-            )
-        )
-        - running
-    )
+    grace_start = now - NODE_MONITOR_GRACE_SECONDS
+    stale = {name for name, beat in beats.items() if beat < grace_start} - running
     unhealthy = set(Node.objects.filter(~Q(ready="True")).values_list("name", flat=True))
     for name in sorted(stale | (unhealthy & running)):
         work.append(("node_lifecycle", (name,)))

@@ -48,6 +48,16 @@ def _marker(name: str, args: tuple[str, ...]) -> str:
     return "kubarium:queued:" + "|".join((name, *args))
 
 
+def _lock_key(key: str) -> str:
+    """The lock of one key of work (``exclusive``, ``take_nodes``)."""
+    return f"kubarium:lock:{key}"
+
+
+def _again_key(key: str) -> str:
+    """The note that a key was wanted while its lock was held."""
+    return f"kubarium:again:{key}"
+
+
 # The kubelets' work queue: the nodes due for a sync, a Redis set. ``KUBELET_TASKS`` tasks
 # ("kubelets", queue ``kubelets``) take up to ``tasks.KUBELET_BATCH`` of them at a time and sync
 # them together (``cluster.kubelet.runner.sync_nodes``): a thousand nodes each needing a sync
@@ -112,11 +122,11 @@ def exclusive(name: str, seconds: int = 30) -> Iterator[bool]:
     """Hold the cluster-wide lock ``name`` (a leader election of one run); yields whether this
     caller got it. A caller that did not is remembered, so the holder runs once more after."""
     client = _redis()
-    lock = f"kubarium:lock:{name}"
+    lock = _lock_key(name)
     token = uuid.uuid4().hex
     got = bool(client.set(lock, token, nx=True, ex=seconds))
     if not got:
-        client.set(f"kubarium:again:{name}", 1, ex=seconds)
+        client.set(_again_key(name), 1, ex=seconds)
     try:
         yield got
     finally:
@@ -136,11 +146,11 @@ def take_nodes(limit: int) -> tuple[list[str], str]:
         return [], token
     pipe = client.pipeline(transaction=False)
     for node in popped:
-        pipe.set(f"kubarium:lock:kubelet_sync|{node}", token, nx=True, ex=LOCK_SECONDS)
+        pipe.set(_lock_key(f"kubelet_sync|{node}"), token, nx=True, ex=LOCK_SECONDS)
     got = pipe.execute()
     busy = [node for node, mine in zip(popped, got, strict=True) if not mine]
     for node in busy:
-        pipe.set(f"kubarium:again:kubelet_sync|{node}", 1, ex=LOCK_SECONDS)
+        pipe.set(_again_key(f"kubelet_sync|{node}"), 1, ex=LOCK_SECONDS)
     pipe.execute()
     return [node for node, mine in zip(popped, got, strict=True) if mine], token
 
@@ -153,12 +163,12 @@ def release_nodes(nodes: Sequence[str], token: str, *, again: bool = False) -> N
     client = _redis()
     pipe = client.pipeline(transaction=False)
     for node in nodes:
-        pipe.get(f"kubarium:lock:kubelet_sync|{node}")
-        pipe.getdel(f"kubarium:again:kubelet_sync|{node}")
+        pipe.get(_lock_key(f"kubelet_sync|{node}"))
+        pipe.getdel(_again_key(f"kubelet_sync|{node}"))
     answers = pipe.execute()
     for node, holder in zip(nodes, answers[::2], strict=True):
         if holder == token.encode():
-            pipe.delete(f"kubarium:lock:kubelet_sync|{node}")
+            pipe.delete(_lock_key(f"kubelet_sync|{node}"))
     pipe.execute()
     wanted = [n for n, asked in zip(nodes, answers[1::2], strict=True) if again or asked]
     if wanted:
@@ -172,7 +182,7 @@ def nodes_due() -> int:
 
 def asked_again(name: str) -> bool:
     """Whether someone wanted ``name`` while the lock was held (and forget that they did)."""
-    return bool(_redis().getdel(f"kubarium:again:{name}"))
+    return bool(_redis().getdel(_again_key(name)))
 
 
 def defer(due: float, name: str, *args: str) -> None:
@@ -241,7 +251,7 @@ def work_for(
         # An owner waiting in foreground deletion may now be free to go.
         work.append(("garbage_collect", str(controller["uid"])))
     if kind == "Pod":
-        work.extend(_pod_work(changed, obj, services or _Services()))
+        work.extend(_pod_work(changed, obj, services or _Services(), scheduled))
     elif kind == "Service":
         work.append(("reconcile", "Endpoints", namespace, name))
         if (obj.get("spec") or {}).get("type") == "LoadBalancer" or changed.type == "DELETED":
@@ -305,14 +315,12 @@ class _Services:
 
 
 def _pod_work(
-    changed: notify.Changed, pod: dict[str, Any], services: ServiceLookup
+    changed: notify.Changed, pod: dict[str, Any], services: ServiceLookup, scheduled: bool
 ) -> list[tuple[str, ...]]:
     meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     work: list[tuple[str, ...]] = []
     labels = meta.get("labels") or {}
-    for service in (
-        [] if _written_by_the_scheduler(changed) else services(changed.namespace, labels)
-    ):
+    for service in [] if scheduled else services(changed.namespace, labels):
         work.append(("reconcile", "Endpoints", changed.namespace, service))
     node = spec.get("nodeName")
     if not node:

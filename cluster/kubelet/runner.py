@@ -34,15 +34,15 @@ logger = logging.getLogger(__name__)
 
 KUBELET_STOPPED = "kubarium.io/kubelet-stopped"
 UNPULLABLE = "kubarium.io/unpullable-images"  # a node annotation: comma-separated images
-# How often a node with nothing new re-posts its status (nodeStatusReportFrequency), and, however
-# fast the clock runs, at most this often in real seconds: the Lease says the kubelet is alive;
-# the re-post only refreshes lastHeartbeatTime, and at 1000x it would rewrite every node every
-# 0.3 s.
 # A pod first seen by a sync is taken to have started when it was bound, up to this long ago
 # (simulated seconds; at a fast clock, this many real seconds): the kubelet watches its pods,
 # and the queue in front of our sync should not delay a pod's simulated start.
 ADMISSION_LAG_SECONDS = 1.0
 ADMISSION_LAG_MIN_WALL_SECONDS = 1.0
+# How often a node with nothing new re-posts its status (nodeStatusReportFrequency), and, however
+# fast the clock runs, at most this often in real seconds: the Lease says the kubelet is alive;
+# the re-post only refreshes lastHeartbeatTime, and at 1000x it would rewrite every node every
+# 0.3 s.
 STATUS_REPORT_SECONDS = 300.0
 STATUS_REPORT_MIN_WALL_SECONDS = 30.0
 
