@@ -197,6 +197,8 @@ class Diagnosis:
         "_maxima",
         "_expand",
         "_totals",
+        "_found",
+        "_examined",
     )
 
     def __init__(self, num_all_nodes: int, names: Sequence[str] = ()):
@@ -222,6 +224,9 @@ class Diagnosis:
         # bytes telling which passed). They may differ from the reported totals by a constant,
         # which changes no order: they rank the nodes for ``scores(limit=...)``.
         self._totals: list[int] | tuple[list[list[int]], list[bytes]] | None = None
+        self._found = 0  # how many feasible nodes the walk found
+        # The memoised walk's examined nodes, which rank the best rows without expanding.
+        self._examined: _Examined | None = None
 
     def _expanded(self) -> Diagnosis:
         if self._expand is not None:
@@ -259,7 +264,7 @@ class Diagnosis:
     @property
     def evaluated_nodes(self) -> int:
         """Nodes the filters looked at (upstream ``EvaluatedNodes``)."""
-        return len(self._failed_nodes) + len(self._expanded()._feasible)
+        return len(self._failed_nodes) + self._found
 
     def status_of(self, node_name: str) -> Status | None:
         """The node's filter Status; None when it passed every filter or was not examined."""
@@ -311,10 +316,15 @@ class Diagnosis:
         """
         if not self.score_plugins:
             return []
+        if limit is not None and self._expand is not None and self._examined is not None:
+            return [
+                self._score_row(index, rows)
+                for index, rows in self._examined.best(self.selected, self._found, limit)
+            ]
         self._expanded()
         feasible = self._feasible
         if limit is None:
-            return [self._score_row(j, index) for j, index in enumerate(feasible)]
+            return [self._score_row(index, self._rows_of(j)) for j, index in enumerate(feasible)]
         totals = self._ranking_totals()
         names = self._names
         chosen = next(
@@ -323,7 +333,7 @@ class Diagnosis:
         # The highest totals, ties in examination order (nlargest is stable, as sorted is).
         best = heapq.nlargest(limit, range(len(feasible)), key=totals.__getitem__)
         best = [j for j in best if j not in chosen][: max(limit - len(chosen), 0)]
-        return [self._score_row(j, feasible[j]) for j in [*chosen, *best]]
+        return [self._score_row(feasible[j], self._rows_of(j)) for j in [*chosen, *best]]
 
     def _ranking_totals(self) -> list[int]:
         """A total per feasible node that ranks them as the selection did."""
@@ -334,20 +344,25 @@ class Diagnosis:
         if kept is not None:
             return kept
         return [
-            sum(raw * column.weight for column, raw in self._score_columns(j))
+            sum(raw * column.weight for column, raw in self._score_columns(self._rows_of(j)))
             for j in range(len(self._feasible))
         ]
 
-    def _score_row(self, j: int, index: int) -> NodeScore:
-        scores = {column.name: raw for column, raw in self._score_columns(j)}
-        total = sum(raw * column.weight for column, raw in self._score_columns(j))
+    def _rows_of(self, j: int) -> tuple[tuple[int, ...], ...]:
+        """The raw scores of the ``j``-th feasible node, per plugin group."""
+        return tuple(group_rows[j] for group_rows in self._rows)
+
+    def _score_row(self, index: int, rows: Sequence[tuple[int, ...]]) -> NodeScore:
+        """Node ``index``'s row of the score table, from its raw scores per group."""
+        scores = {column.name: raw for column, raw in self._score_columns(rows)}
+        total = sum(raw * column.weight for column, raw in self._score_columns(rows))
         name = self._names[index]
         return NodeScore(name, scores, total, name == self.selected)
 
-    def _score_columns(self, j: int) -> Iterator[tuple[Any, int]]:
-        """(column, normalised score) of the ``j``-th feasible node, per score plugin."""
+    def _score_columns(self, rows: Sequence[tuple[int, ...]]) -> Iterator[tuple[Any, int]]:
+        """(column, normalised score) of one feasible node, per score plugin."""
         for column in self.score_plugins:
-            raw = self._rows[column.group][j][column.position]
+            raw = rows[column.group][column.position]
             if column.normalize_reverse is not None:
                 highest = self._maxima.get((column.group, column.position), 0)
                 raw = default_normalize(raw, highest, column.normalize_reverse)
@@ -514,6 +529,7 @@ def _walk_reference(
         else:
             failed_nodes.append(index)
             failed_statuses.append(status)
+    diagnosis._found = len(feasible)
     if len(feasible) < 2:
         if feasible:
             diagnosis.selected = nodes[feasible[0]].name
@@ -690,6 +706,64 @@ def _memo_get(snapshot: Snapshot, key: Any, make: Callable[[], Any]) -> Any:
     return table
 
 
+class _Examined:
+    """The nodes one memoised walk examined, in order: segments of node indices, the ranking
+    total of each (``REJECTED`` for a rejected node) and the raw scores, enough to build the
+    best few rows of the score table without the whole of it (see :meth:`Diagnosis.scores`).
+    """
+
+    __slots__ = ("names", "starts", "offsets", "totals", "dynamic_raw", "static_raw")
+
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        segments: list[tuple[int, int]],
+        totals: list[list[int]],
+        dynamic_raw: list[list[tuple[int, ...]]],
+        static_raw: list[tuple[int, ...]],
+    ):
+        self.names = _names(snapshot)
+        self.starts = [start for start, _stop in segments]
+        self.offsets = list(
+            itertools.accumulate((stop - start for start, stop in segments), initial=0)
+        )
+        self.totals = totals
+        self.dynamic_raw = dynamic_raw
+        self.static_raw = static_raw
+
+    def best(
+        self, selected: str | None, found: int, limit: int
+    ) -> list[tuple[int, tuple[tuple[int, ...], tuple[int, ...]]]]:
+        """(node index, raw scores per group) of the selected node, then of the best others by
+        total, ties in examination order: ``limit`` rows, or ``found`` when fewer passed."""
+        flat = list(itertools.chain.from_iterable(self.totals))
+        wanted = min(limit + 1, found)  # one more, in case the selected node is not among them
+        threshold = heapq.nlargest(wanted, flat)[-1] if wanted else REJECTED
+        above = list(itertools.compress(itertools.count(), map(threshold.__lt__, flat)))
+        ties = itertools.compress(itertools.count(), map(threshold.__eq__, flat))
+        top = [*above, *itertools.islice(ties, wanted - len(above))]
+        top.sort(key=lambda position: (-flat[position], position))
+        rows = [self._at(position) for position in top if flat[position] > REJECTED // 2]
+        chosen = [row for row in rows if self.names[row[0]] == selected]
+        if not chosen and selected is not None:  # picked among more ties than rows kept
+            chosen = [self._at(self._position(self.names.index(selected)))]
+        others = [row for row in rows if self.names[row[0]] != selected]
+        return [*chosen, *others][: min(limit, found)]
+
+    def _position(self, index: int) -> int:
+        """Where node ``index`` stands in examination order."""
+        for s, start in enumerate(self.starts):
+            if start <= index < start + self.offsets[s + 1] - self.offsets[s]:
+                return self.offsets[s] + index - start
+        raise ValueError(f"node {index} was not examined")
+
+    def _at(self, position: int) -> tuple[int, tuple[tuple[int, ...], tuple[int, ...]]]:
+        s = bisect.bisect_right(self.offsets, position) - 1
+        j = position - self.offsets[s]
+        index = self.starts[s] + j
+        return index, (self.static_raw[index], self.dynamic_raw[s][j])
+
+
 def _nth_one(bits: bytearray, start: int, end: int, n: int) -> int:
     """Index of the n-th (1-based) byte equal to 1 in ``bits[start:end]``; it must exist."""
     low, high = start, end  # fewer than n ones in [start, low), at least n in [start, high)
@@ -789,6 +863,7 @@ def _walk_memoised(
             diagnosis._rows = [static_rows, dynamic_rows]
 
     diagnosis._expand = expand
+    diagnosis._found = found
     if found < 2:
         if found == 1:
             diagnosis._expanded()
@@ -837,6 +912,7 @@ def _walk_memoised(
         diagnosis._maxima[(0, k)] = highest
 
     diagnosis._totals = (totals, oks)
+    diagnosis._examined = _Examined(snapshot, segments, totals, raws, static.raw)
     # Select uniformly among the nodes with the highest total, in examination order.
     best = max(map(max, totals))
     counts = [segment.count(best) for segment in totals]
