@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from cluster.models import Change, Pod
 from cluster.store import batch, notify, read, write
@@ -84,6 +85,83 @@ def test_create_many_stores_what_create_stores(twins, obj):
     assert comparable(created) == comparable(expected)
     assert created["metadata"]["namespace"] == "two"
     assert read.get(created["kind"], "two", obj["metadata"]["name"]) == created
+
+
+def stored_row(model, name: str, namespace: str = "") -> dict[str, Any]:
+    """The row as the database holds it (raw SQL: no field converts the values back), without
+    the columns that differ between twins."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM {table} WHERE name = %s AND namespace = %s", [name, namespace]
+        )
+        columns = [column[0] for column in cursor.description]
+        [values] = cursor.fetchall()
+    row = dict(zip(columns, values, strict=True))
+    for column in ("id", "uid", "resource_version", "creation_timestamp", "namespace", "name"):
+        row.pop(column)
+    return row
+
+
+OWNER = {
+    "apiVersion": "apps/v1",
+    "kind": "ReplicaSet",
+    "name": "web-1",
+    "controller": True,
+    "uid": "0b9d3c52-3c8a-4c4e-9a7e-1f0f2b1d2c3e",
+}
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param(
+            {
+                **pod("p", cpu="250m"),
+                "metadata": {"name": "p", "ownerReferences": [OWNER], "labels": {"app": "web"}},
+            },
+            id="a pod with its controller",
+        ),
+        pytest.param(node("worker", cpu="8"), id="a node and its allocatable columns"),
+        pytest.param(deployment("web", replicas=2), id="a deployment"),
+        pytest.param(configmap("settings", a="1"), id="a configmap"),
+    ],
+)
+def test_create_many_stores_the_columns_create_stores(twins, obj):
+    """The database holds the same values, of the same types, for both paths (the batch prepares
+    its rows' values itself, not through ``save()``)."""
+    model = write.kind_of(obj).model
+    namespaced = write.kind_of(obj).namespaced
+    first, second = copy.deepcopy(obj), copy.deepcopy(obj)
+    second["metadata"]["name"] = first["metadata"]["name"] + "-2"
+    if namespaced:
+        first["metadata"]["namespace"], second["metadata"]["namespace"] = "one", "two"
+    write.create(first)
+    [created] = batch.create_many([second])
+    assert not isinstance(created, StoreError), created
+    expected = stored_row(model, first["metadata"]["name"], "one" if namespaced else "")
+    stored = stored_row(model, second["metadata"]["name"], "two" if namespaced else "")
+    assert stored == expected
+    if obj["metadata"].get("ownerReferences"):
+        assert stored["controller_uid"] is not None
+
+
+def test_the_change_log_row_holds_every_column():
+    """``_log`` writes every column of the change log, values in the database's form."""
+    assert set(batch._change_fields()) == set(batch._insert_fields(Change))
+    before = current_revision()
+    [created] = batch.create_many([configmap("a")], actor="tester")
+    [change] = changes_after(before)
+    assert (change.kind, change.namespace, change.name, change.type, change.actor) == (
+        "ConfigMap",
+        "default",
+        "a",
+        "ADDED",
+        "tester",
+    )
+    assert str(change.uid) == created["metadata"]["uid"]
+    assert change.object == created
+    assert change.created_at is not None
 
 
 def test_create_many_takes_consecutive_revisions_and_logs_each_object():

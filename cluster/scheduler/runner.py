@@ -201,9 +201,14 @@ def schedule_pending(limit: int = 5000, may_bind: Callable[[], bool] | None = No
                 sentence = plain_language(info, result.diagnosis, snap)
                 decision = _decision(pod, "", sentence, result.diagnosis, message)
                 unplaced.append(_Unschedulable(pod, message, decision))
+        placed = [(pod, result) for pod, _, result in chunk if result.node_name]
+        # What needs no lock is made before the transaction: on SQLite every writer waits
+        # while one is open.
+        decisions = [_decision(pod, r.node_name, "", r.diagnosis) for pod, r in placed]
+        notes = [_scheduled(pod, r.node_name) for pod, r in placed]
+        prepared = events.prepare(notes)
         with transaction.atomic():
-            placed = [(pod, result) for pod, _, result in chunk if result.node_name]
-            stats.bound += _bind_all(placed)
+            stats.bound += _bind_all(placed, decisions, notes, prepared)
             _mark_unschedulable(unplaced)
         stats.unschedulable += len(unplaced)
     stats.seconds["commit"] = time.perf_counter() - t
@@ -277,10 +282,16 @@ def _set_condition(status: dict[str, Any], condition: dict[str, Any]) -> dict[st
     return {**status, "conditions": [condition, *conditions]}
 
 
-def _bind_all(placed: list[tuple[dict[str, Any], Any]]) -> int:
+def _bind_all(
+    placed: list[tuple[dict[str, Any], Any]],
+    decisions: list[SchedulingDecision],
+    notes: list[events.Note],
+    prepared: events.PreparedEvents,
+) -> int:
     """Bind every placed pod with one ``pods/binding`` batch (guarded by the pod's uid and by
-    it still being unbound), then keep the decisions and record the ``Scheduled`` events, a
-    few statements for the whole list. Pods deleted or bound meanwhile are skipped."""
+    it still being unbound), then keep the decisions and record the ``Scheduled`` events
+    (``notes``, made ready as ``prepared``), a few statements for the whole list. Pods deleted
+    or bound meanwhile are skipped, with their decisions and events."""
     if not placed:
         return 0
     answers = batch.bind_pods(
@@ -293,7 +304,7 @@ def _bind_all(placed: list[tuple[dict[str, Any], Any]]) -> int:
         actor=COMPONENT,
     )
     bound = []
-    for (pod, result), answer in zip(placed, answers, strict=True):
+    for position, ((pod, result), answer) in enumerate(zip(placed, answers, strict=True)):
         if isinstance(answer, StoreError):
             if not isinstance(answer, NotFound | Conflict):
                 logger.warning(
@@ -304,21 +315,23 @@ def _bind_all(placed: list[tuple[dict[str, Any], Any]]) -> int:
                     answer.message,
                 )
             continue
-        bound.append((answer, result))
-    _keep_decisions([_decision(pod, r.node_name, "", r.diagnosis) for pod, r in bound])
-    events.record_many(
-        [
-            events.Note(
-                events.involved_object(pod),
-                "Scheduled",
-                f"Successfully assigned {pod['metadata']['namespace']}/{pod['metadata']['name']} "
-                f"to {r.node_name}",
-                component=COMPONENT,
-            )
-            for pod, r in bound
-        ]
-    )
+        bound.append(position)
+    if len(bound) < len(placed):  # rare: the events are made again for the pods bound
+        decisions = [decisions[position] for position in bound]
+        prepared = events.prepare([notes[position] for position in bound])
+    _keep_decisions(decisions)
+    events.write_prepared(prepared)
     return len(bound)
+
+
+def _scheduled(pod: dict[str, Any], node: str) -> events.Note:
+    """The ``Scheduled`` event of ``pod`` bound to ``node``."""
+    return events.Note(
+        events.involved_object(pod),
+        "Scheduled",
+        f"Successfully assigned {pod['metadata']['namespace']}/{pod['metadata']['name']} to {node}",
+        component=COMPONENT,
+    )
 
 
 class _Unschedulable(NamedTuple):

@@ -29,11 +29,13 @@ what is stored, so they go through ``write.create``/``write.mutate``.
 
 from __future__ import annotations
 
+import functools
+import operator
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
 
 from cluster import clock
@@ -55,6 +57,7 @@ from cluster.store.objects import SERVER_METADATA, fill, format_time, project, t
 Obj = dict[str, Any]
 Result = Obj | StoreError
 ChangeFn = Callable[[Obj], Obj | None]
+_Item = tuple[int, Kind, Obj, Any, list[Any]]  # a prepared create (see ``Prepared``)
 
 # Kinds whose writes allocate something against what is stored, one object at a time.
 NOT_BATCHED = frozenset({"Service"})
@@ -71,44 +74,87 @@ def create_many(objs: Sequence[Obj], *, actor: str = write.DEFAULT_ACTOR) -> lis
     Each object goes through ``write.create``'s steps (server metadata dropped, namespace and
     generateName, initial status, defaults, validation, the namespace must exist and not be
     terminating, the name must be free). The created ones get revisions in the order given.
+    The steps that read nothing (defaults, validation) run before the transaction opens: on
+    SQLite every writer waits while a transaction is open.
     """
+    return create_prepared(prepare_creates(objs), actor=actor)
+
+
+class Prepared(NamedTuple):
+    """Objects made ready for ``create_prepared`` by ``prepare_creates``: each one defaulted,
+    validated and turned into its row (``objs``: position, kind, object, row, the row's
+    database values), or its error in place (``results``)."""
+
+    objs: list[_Item]
+    results: list[Result | None]
+
+
+def prepare_creates(objs: Sequence[Obj]) -> Prepared:
+    """The steps of ``create_many`` that read nothing: defaults, validation, the rows and their
+    database values but for the server's fields (revision, creation time), which
+    ``create_prepared`` sets. Run them outside any transaction."""
+    prepared: list[_Item] = []
+    results: list[Result | None] = [None] * len(objs)
+    converters: dict[Any, _RowValues] = {}
+    for index, obj in enumerate(objs):
+        try:
+            kind = write.kind_of(obj)
+            _check_batched(kind)
+            obj = _prepare_create(kind, obj)
+        except StoreError as error:
+            results[index] = error
+            continue
+        row = kind.model()
+        fill(row, obj, kind)
+        row.uid = uuid.uuid4()
+        row.generation = 1
+        values = converters.get(kind.model)
+        if values is None:
+            values = converters[kind.model] = _RowValues(_insert_fields(kind.model))
+        prepared.append((index, kind, obj, row, values.of(row)))
+    return Prepared(prepared, results)
+
+
+def create_prepared(prepared: Prepared, *, actor: str = write.DEFAULT_ACTOR) -> list[Result]:
+    """The rest of ``create_many``, in one transaction (the caller's, when there is one): the
+    namespaces and names checked, revisions taken, the rows inserted and logged."""
+    results = list(prepared.results)
     with transaction.atomic():
-        prepared: list[tuple[int, Kind, Obj]] = []
-        results: list[Result | None] = [None] * len(objs)
-        for index, obj in enumerate(objs):
-            try:
-                kind = write.kind_of(obj)
-                _check_batched(kind)
-                prepared.append((index, kind, _prepare_create(kind, obj)))
-            except StoreError as error:
-                results[index] = error
-        prepared = _check_namespaces(prepared, results)
-        prepared = _check_names_free(prepared, results)
-        first = _take_revisions(len(prepared))
+        objs = _check_namespaces(prepared.objs, results)
+        objs = _check_names_free(objs, results)
+        first = _take_revisions(len(objs))
         now = write._now()
-        rows_by_model: dict[Any, list[Any]] = {}
+        by_model: dict[Any, list[tuple[Any, list[Any]]]] = {}
         written: list[tuple[int, Kind, Any]] = []
-        for offset, (index, kind, obj) in enumerate(prepared):
-            row = kind.model()
-            fill(row, obj, kind)
-            row.uid = uuid.uuid4()
+        for offset, (index, kind, _obj, row, values) in enumerate(objs):
             row.creation_timestamp = now
-            row.generation = 1
             row.resource_version = first + offset
-            rows_by_model.setdefault(kind.model, []).append(row)
+            by_model.setdefault(kind.model, []).append((row, values))
             written.append((index, kind, row))
-        for model, rows in rows_by_model.items():
+        for model, rows in by_model.items():
+            fields = _insert_fields(model)
+            server = _RowValues([model._meta.get_field(n) for n in _SERVER_COLUMNS])
+            where = [fields.index(model._meta.get_field(n)) for n in _SERVER_COLUMNS]
+            params = []
+            for row, values in rows:
+                for position, value in zip(where, server.of(row), strict=True):
+                    values[position] = value
+                params.append(values)
             try:
                 with transaction.atomic():
-                    _insert_rows(model, rows)
+                    _insert_values(model, fields, params)
             except IntegrityError:
                 # Another writer took one of the names since we looked (PostgreSQL only; SQLite
                 # writers are serialised): the batch cannot be half-written, so it all fails.
                 kind = next(k for _, k, r in written if r.__class__ is model)
-                taken = _taken_names(kind, [(r.namespace, r.name) for r in rows])
+                taken = _taken_names(kind, [(r.namespace, r.name) for r, _ in rows])
                 raise AlreadyExists(kind.plural, kind.group, taken[0] if taken else "") from None
         _log(written, results, Change.Type.ADDED, actor)
         return results  # type: ignore[return-value]
+
+
+# The columns of a new row that only the transaction knows.
+_SERVER_COLUMNS = ("creation_timestamp", "resource_version")
 
 
 def mutate_many(
@@ -315,16 +361,15 @@ def _prepare_create(kind: Kind, obj: Obj) -> Obj:
     return write._prepared(kind, obj)
 
 
-def _check_namespaces(
-    prepared: list[tuple[int, Kind, Obj]], results: list[Result | None]
-) -> list[tuple[int, Kind, Obj]]:
+def _check_namespaces(prepared: list[_Item], results: list[Result | None]) -> list[_Item]:
     """Drop (with the write path's errors) objects whose namespace is missing or terminating."""
-    wanted = {obj["metadata"]["namespace"] for _, kind, obj in prepared if kind.namespaced}
+    wanted = {item[2]["metadata"]["namespace"] for item in prepared if item[1].namespaced}
     found = dict(
         Namespace.objects.filter(name__in=wanted).values_list("name", "deletion_timestamp")
     )
     kept = []
-    for index, kind, obj in prepared:
+    for item in prepared:
+        index, kind, obj = item[:3]
         namespace = obj["metadata"].get("namespace", "")
         if kind.namespaced and namespace not in found:
             results[index] = NotFound("namespaces", "", namespace)
@@ -335,26 +380,26 @@ def _check_namespaces(
                 details={"name": namespace, "kind": "namespaces"},
             )
         else:
-            kept.append((index, kind, obj))
+            kept.append(item)
     return kept
 
 
-def _check_names_free(
-    prepared: list[tuple[int, Kind, Obj]], results: list[Result | None]
-) -> list[tuple[int, Kind, Obj]]:
+def _check_names_free(prepared: list[_Item], results: list[Result | None]) -> list[_Item]:
     """Drop objects whose name is taken, in the store or earlier in the batch (AlreadyExists)."""
     by_kind: dict[str, tuple[Kind, list[tuple[str, str]]]] = {}
-    for _, kind, obj in prepared:
+    for item in prepared:
+        kind, obj = item[1], item[2]
         by_kind.setdefault(kind.kind, (kind, []))[1].append(_key(kind, obj))
     taken = {(kind.kind, key) for kind, keys in by_kind.values() for key in _existing(kind, keys)}
     kept = []
-    for index, kind, obj in prepared:
+    for item in prepared:
+        index, kind, obj = item[:3]
         key = (kind.kind, _key(kind, obj))
         if key in taken:
             results[index] = AlreadyExists(kind.plural, kind.group, obj["metadata"]["name"])
             continue
         taken.add(key)
-        kept.append((index, kind, obj))
+        kept.append(item)
     return kept
 
 
@@ -441,31 +486,84 @@ def _update_rows(kind: Kind, rows: list[Any], columns: Sequence[str] | None = No
         f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
         f"WHERE {quote(model._meta.pk.column)} = %s"
     )
-    params = [[*_db_values(fields, row), row.pk] for row in rows]
+    values = _RowValues([*fields, model._meta.pk])
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.executemany(sql, [values.of(row) for row in rows])
+
+
+def _insert_fields(model) -> list[Any]:
+    """The columns an INSERT of ``model`` writes: all but an auto-increment key."""
+    opts = model._meta
+    return [f for f in opts.concrete_fields if f is not opts.auto_field]
 
 
 def _insert_rows(model, rows: list[Any]) -> None:
     """Insert ``rows`` with one ``executemany`` INSERT (an auto-increment key is left to the
     database: no caller needs it back). ``bulk_create`` would cut the rows into statements of
     at most 999 parameters on SQLite and compile each one, which costs more than the insert."""
-    if not rows:
-        return
-    opts = model._meta
-    fields = [f for f in opts.concrete_fields if f is not opts.auto_field]
+    if rows:
+        fields = _insert_fields(model)
+        values = _RowValues(fields)
+        _insert_values(model, fields, [values.of(row) for row in rows])
+
+
+def _insert_values(model, fields: list[Any], params: list[Sequence[Any]]) -> None:
+    """One ``executemany`` INSERT of ``params``, database values in the order of ``fields``."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES ({placeholders})"
-    params = [_db_values(fields, row) for row in rows]
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
-def _db_values(fields: list[Any], row) -> list[Any]:
-    conn = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the per-call proxy
-    return [f.get_db_prep_save(getattr(row, f.attname), conn) for f in fields]
+# Fields whose database value is the Python value the write path gives them (a str, an int, a
+# bool, None): ``get_db_prep_save`` would only pass it through, a few calls per field and row.
+_PLAIN_FIELDS = frozenset(
+    {
+        models.CharField,
+        models.TextField,
+        models.BooleanField,
+        models.IntegerField,
+        models.BigIntegerField,
+        models.SmallIntegerField,
+        models.PositiveIntegerField,
+        models.PositiveSmallIntegerField,
+        models.PositiveBigIntegerField,
+    }
+)
+
+
+class _RowValues:
+    """The database values of a row's ``fields``, as ``save()`` prepares them, for many rows.
+
+    The attributes are read at once (``attrgetter``); only the fields that convert (uuids,
+    datetimes, JSON) go through ``get_db_prep_save``. ``of(row)`` takes a model instance,
+    ``convert(values)`` a sequence of Python values already in the order of ``fields``.
+    """
+
+    __slots__ = ("_get", "_single", "_conversions", "_connection")
+
+    def __init__(self, fields: Sequence[Any]):
+        self._get = operator.attrgetter(*(f.attname for f in fields))
+        self._single = len(fields) == 1
+        self._conversions = tuple(
+            (position, f.get_db_prep_save)
+            for position, f in enumerate(fields)
+            if type(f) not in _PLAIN_FIELDS
+        )
+        self._connection = connections[DEFAULT_DB_ALIAS]  # this thread's, not the proxy
+
+    def of(self, row) -> list[Any]:
+        found = self._get(row)
+        return self.convert((found,) if self._single else found)
+
+    def convert(self, values: Sequence[Any]) -> list[Any]:
+        values = list(values)
+        conn = self._connection
+        for position, prepare in self._conversions:
+            values[position] = prepare(values[position], conn)
+        return values
 
 
 # --- revisions, the change log, notifications ------------------------------------------------
@@ -502,37 +600,50 @@ def _log(
     if not written:
         return
     now = timezone.now()
+    actor = actor or ""
     log_rows, changed = [], []
     for index, kind, row in written:
         obj = to_dict(row, kind, copy_content=False)  # the row's content was just made for it
         results[index] = obj
-        log_rows.append(
-            Change(
-                revision=row.resource_version,
-                kind=kind.kind,
-                namespace=row.namespace,
-                name=row.name,
-                uid=row.uid,
-                type=change_type,
-                object=obj,
-                actor=actor or "",
-                created_at=now,
-            )
+        revision, namespace, name, uid = row.resource_version, row.namespace, row.name, row.uid
+        log_rows.append(  # in the order of _CHANGE_COLUMNS
+            (revision, kind.kind, namespace, name, uid, change_type, obj, actor, now)
         )
         changed.append(
             notify.Changed(
-                revision=row.resource_version,
+                revision=revision,
                 type=change_type,
                 kind=kind.kind,
-                namespace=row.namespace,
-                name=row.name,
-                uid=str(row.uid),
-                actor=actor or "",
+                namespace=namespace,
+                name=name,
+                uid=str(uid),
+                actor=actor,
                 object=obj,
             )
         )
-    _insert_rows(Change, log_rows)
+    fields = _change_fields()
+    values = _RowValues(fields)
+    _insert_values(Change, fields, [values.convert(row) for row in log_rows])
     transaction.on_commit(lambda: _publish(changed))
+
+
+# The change log's columns, in the order ``_log`` gives the values (every column: a test says so).
+_CHANGE_COLUMNS = (
+    "revision",
+    "kind",
+    "namespace",
+    "name",
+    "uid",
+    "type",
+    "object",
+    "actor",
+    "created_at",
+)
+
+
+@functools.cache
+def _change_fields() -> list[Any]:
+    return [Change._meta.get_field(name) for name in _CHANGE_COLUMNS]
 
 
 def _publish(changed: list[notify.Changed]) -> None:

@@ -99,20 +99,38 @@ def record_many(notes: Sequence[Note]) -> list[Any]:
 
     A note whose event already exists (the newest one with the same object uid and name,
     reason, type, source and message: client-go's aggregation key) bumps that event's
-    ``count`` and ``lastTimestamp``; so does a repeat within ``notes``. The others are created, with their source component as the
-    change log's actor. Errors concern one event each (a ``StoreError`` in its place, as
-    ``batch`` returns them); the rest are still written.
+    ``count`` and ``lastTimestamp``; so does a repeat within ``notes``. The others are created,
+    with their source component as the change log's actor. Errors concern one event each (a
+    ``StoreError`` in its place, as ``batch`` returns them); the rest are still written.
     """
+    return write_prepared(prepare(notes))
+
+
+class PreparedEvents(NamedTuple):
+    """``notes`` made ready to write (see ``prepare``)."""
+
+    keys: list[tuple]  # the aggregation key of each note, in order
+    creates: list[tuple[str, list[tuple]]]  # (component, keys) of each batch of new events
+    prepared: list[Any]  # the ``batch.Prepared`` of each of ``creates``
+    bumps: list[tuple[str, str, list[tuple[tuple, _Plan]]]]  # (namespace, component, plans)
+
+
+def prepare(notes: Sequence[Note]) -> PreparedEvents:
+    """What ``record_many`` does before it writes: the events made, the stored ones to
+    aggregate with found (a read), the new ones defaulted and validated. A writer that holds a
+    transaction for its own changes prepares its events before opening it, and writes them
+    inside with ``write_prepared``. Two writers recording the same event at once may then both
+    create it rather than one aggregating (as two of client-go's recorders would)."""
     from cluster import clock
     from cluster.store import batch
 
     if not notes:
-        return []
+        return PreparedEvents([], [], [], [])
     default_now = clock.now_datetime()
-    prepared = [_prepared(note, default_now) for note in notes]
-    stored = _latest_events({key for key, _ in prepared})
+    made = [_prepared(note, default_now) for note in notes]
+    stored = _latest_events({key for key, _ in made})
     plans: dict[tuple, _Plan] = {}
-    for key, event in prepared:
+    for key, event in made:
         plan = plans.get(key)
         if plan is None:
             found = stored.get(key)
@@ -124,24 +142,37 @@ def record_many(notes: Sequence[Note]) -> list[Any]:
         plan.add += 1
         plan.last = max(plan.last, event["lastTimestamp"])
 
-    outcome: dict[tuple, Any] = {}
-    groups: dict[tuple[str, str, bool], list[tuple[tuple, _Plan]]] = {}
+    creates: dict[str, list[tuple[tuple, _Plan]]] = {}
+    bumps: dict[tuple[str, str], list[tuple[tuple, _Plan]]] = {}
     for key, plan in plans.items():
         # Creates grouped by component (the actor); bumps by namespace and component.
-        group = ("", key[5], True) if plan.new is not None else (key[0], key[5], False)
-        groups.setdefault(group, []).append((key, plan))
-    for (namespace, component, new), items in groups.items():
-        if new:
-            for _, plan in items:
-                plan.new["count"] += plan.add
-                plan.new["lastTimestamp"] = plan.last
-            results = batch.create_many([plan.new for _, plan in items], actor=component)
+        if plan.new is not None:
+            plan.new["count"] += plan.add
+            plan.new["lastTimestamp"] = plan.last
+            creates.setdefault(key[5], []).append((key, plan))
         else:
-            changes = [(namespace, plan.name, _bump(plan.add, plan.last)) for _, plan in items]
-            results = batch.mutate_many("Event", changes, actor=component)
-        for (key, _), result in zip(items, results, strict=True):
-            outcome[key] = result
-    return [outcome[key] for key, _ in prepared]
+            bumps.setdefault((key[0], key[5]), []).append((key, plan))
+    return PreparedEvents(
+        [key for key, _ in made],
+        [(component, [key for key, _ in items]) for component, items in creates.items()],
+        [batch.prepare_creates([plan.new for _, plan in items]) for items in creates.values()],
+        [(namespace, component, items) for (namespace, component), items in bumps.items()],
+    )
+
+
+def write_prepared(prepared: PreparedEvents) -> list[Any]:
+    """Write what ``prepare`` made ready; the Events or errors, one per note."""
+    from cluster.store import batch
+
+    outcome: dict[tuple, Any] = {}
+    for (component, keys), ready in zip(prepared.creates, prepared.prepared, strict=True):
+        results = batch.create_prepared(ready, actor=component)
+        outcome.update(zip(keys, results, strict=True))
+    for namespace, component, items in prepared.bumps:
+        changes = [(namespace, plan.name, _bump(plan.add, plan.last)) for _, plan in items]
+        results = batch.mutate_many("Event", changes, actor=component)
+        outcome.update(zip((key for key, _ in items), results, strict=True))
+    return [outcome[key] for key in prepared.keys]
 
 
 @dataclass
