@@ -368,6 +368,11 @@ class PodRuntime(models.Model):
     pod_uid = models.UUIDField(primary_key=True)
     node_name = models.CharField(max_length=253, db_index=True)
     data = JSONField(default=dict)
+    # The pod's resourceVersion when the kubelet last synced it (after its own status write)
+    # and the simulated time of its next transition then (None: nothing is due): a Running,
+    # Ready pod unchanged since and with nothing due yet needs no sync (see kubelet.runner).
+    observed_version = models.BigIntegerField(default=0)
+    wake_at = models.FloatField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("pod runtime")

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cluster import clock, dispatch, tasks
 from cluster.kubelet.runner import KUBELET_STOPPED, sync_nodes
-from cluster.models import Pod, Timer
+from cluster.models import Event, Pod, Timer
 from cluster.store import write
 from tests.builders import node, pod
 from tests.queries import statements
@@ -91,3 +91,103 @@ def test_syncing_many_nodes_costs_the_queries_of_one():
 
     assert Pod.objects.filter(status__hostIP__isnull=False).count() == 33
     assert statements(ten) <= statements(one)
+
+
+def test_a_pod_deleted_between_the_read_and_the_write_leaves_no_event(monkeypatch):
+    """The kubelets make their events before the transaction opens; a pod deleted meanwhile
+    gets no status write and none of its events, and the other pods get theirs."""
+    from cluster.kubelet import runner
+
+    clock.pause()
+    cluster_of(1, 2)
+    sync_nodes(["n0"])  # the sandboxes: no event yet
+    clock.step(5)
+    made = runner._notes
+
+    def then_delete(*args):
+        notes = made(*args)
+        assert {note.involved["name"] for _, note in notes} == {"n0-p0", "n0-p1"}
+        write.delete("Pod", "default", "n0-p0", grace_period_seconds=0)
+        return notes
+
+    monkeypatch.setattr(runner, "_notes", then_delete)
+    sync_nodes(["n0"])
+
+    reasons = set(
+        Event.objects.filter(source_component="kubelet").values_list("involved_name", "reason")
+    )
+    assert ("n0-p1", "Started") in reasons
+    assert not {reason for name, reason in reasons if name == "n0-p0"}
+    assert Pod.objects.get(name="n0-p1").status.get("hostIP")
+
+
+def settle(names: list[str]) -> None:
+    """Sync until every pod is Running and Ready (a few simulated seconds apart)."""
+    for _ in range(20):
+        if not Pod.objects.exclude(phase="Running", ready=True).exists():
+            return
+        clock.step(5)
+        sync_nodes(names)
+    raise AssertionError("the pods did not become Running and Ready")
+
+
+@pytest.fixture
+def advanced(monkeypatch) -> list[str]:
+    """The names of the pods ``advance_pod`` is called for, call after call."""
+    from cluster.kubelet import runner
+
+    seen: list[str] = []
+    real = runner.advance_pod
+
+    def spy(pod, *args, **kwargs):
+        seen.append(pod["metadata"]["name"])
+        return real(pod, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "advance_pod", spy)
+    return seen
+
+
+def test_a_settled_pod_is_not_synced_again_until_it_changes(advanced):
+    """A Running, Ready pod that nobody changed and for which nothing is due is left out of the
+    node's sync; a change to it (a new label: a new resourceVersion) or its deletion brings it
+    back, and the deletion goes through (Killing, then the pod is removed)."""
+    clock.pause()
+    cluster_of(1, 2)
+    sync_nodes(["n0"])
+    settle(["n0"])
+    advanced.clear()
+
+    clock.step(5)
+    sync_nodes(["n0"])
+    assert advanced == []
+
+    write.patch("Pod", "default", "n0-p0", {"metadata": {"labels": {"tier": "web"}}}, "merge")
+    clock.step(5)
+    sync_nodes(["n0"])
+    assert advanced == ["n0-p0"]
+
+    advanced.clear()
+    write.delete("Pod", "default", "n0-p1")
+    sync_nodes(["n0"])
+    assert advanced == ["n0-p1"]
+    assert Event.objects.filter(involved_name="n0-p1", reason="Killing").exists()
+
+
+def test_a_new_pod_on_the_node_leaves_the_settled_ones_alone(advanced):
+    """The common case at scale: pods arrive on a node one scheduling cycle at a time, and
+    each sync advances the newcomers only."""
+    clock.pause()
+    cluster_of(1, 2)
+    sync_nodes(["n0"])
+    settle(["n0"])
+    write.create(pod("n0-late", node="n0"))
+    advanced.clear()
+
+    sync_nodes(["n0"])
+    clock.step(5)
+    sync_nodes(["n0"])
+
+    assert advanced == ["n0-late", "n0-late"]
+    late = Pod.objects.get(name="n0-late")
+    others = {row.status["podIP"] for row in Pod.objects.exclude(name="n0-late")}
+    assert late.status["podIP"] not in others  # the skipped pods' addresses are still taken

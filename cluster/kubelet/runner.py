@@ -62,7 +62,7 @@ def sync_nodes(names: Iterable[str]) -> dict[str, float]:
     written together: a handful of queries and one transaction for all of them, where one node
     at a time cost that much per node. Returns each node's next wake-up (nodes without one are
     left out). A node that does not exist or whose kubelet is stopped does nothing."""
-    node_kind, pod_kind = kinds.by_kind("Node"), kinds.by_kind("Pod")
+    node_kind = kinds.by_kind("Node")
     nodes = {
         row.name: to_dict(row, node_kind)
         for row in Node.objects.filter(name__in=sorted(set(names))).order_by()
@@ -74,12 +74,12 @@ def sync_nodes(names: Iterable[str]) -> dict[str, float]:
     now = clock.now(state)
     images = _heartbeats(nodes, state, now)
 
-    pods_of: dict[str, list[dict]] = {name: [] for name in nodes}
-    for row in Pod.objects.filter(node_name__in=list(nodes)).order_by("namespace", "name"):
-        pods_of[row.node_name].append(to_dict(row, pod_kind))
+    wakes: dict[str, float] = {}
+    used_ips: dict[str, set[str]] = {name: set() for name in nodes}
+    pods_of = _pods_to_sync(list(nodes), now, wakes, used_ips)
     namespaces = {p["metadata"]["namespace"] for pods in pods_of.values() for p in pods}
     if not namespaces:
-        return {}
+        return wakes
     configmaps = [
         to_dict(r, kinds.by_kind("ConfigMap"), copy_content=False)
         for r in ConfigMap.objects.filter(namespace__in=namespaces)
@@ -95,10 +95,12 @@ def sync_nodes(names: Iterable[str]) -> dict[str, float]:
             state, ADMISSION_LAG_SECONDS, ADMISSION_LAG_MIN_WALL_SECONDS
         ),
     )
+    uids = [pod["metadata"]["uid"] for pods in pods_of.values() for pod in pods]
     runtimes = {
-        str(r.pod_uid): r for r in PodRuntime.objects.filter(node_name__in=list(nodes)).order_by()
+        str(r.pod_uid): r
+        for chunk in _chunks(uids)
+        for r in PodRuntime.objects.filter(pod_uid__in=chunk).order_by()
     }
-    wakes: dict[str, float] = {}
     steps: list[tuple[str, dict, PodStep]] = []
     new_images: dict[str, frozenset[str]] = {}
     for name, node in nodes.items():
@@ -117,35 +119,125 @@ def sync_nodes(names: Iterable[str]) -> dict[str, float]:
             )
 
         world = make_world(images.get(name, []))
-        used_ips = {p["status"].get("podIP") for p in pods if p["status"].get("podIP")}
+        ips = used_ips[name]
+        ips.update(p["status"]["podIP"] for p in pods if p["status"].get("podIP"))
         for pod in pods:
             record = runtimes.get(pod["metadata"]["uid"])
-            view = NodeView.from_node(node, used_ips)
+            view = NodeView.from_node(node, ips)
             step = advance_pod(pod, view, now, cfg, world, record.data if record else None)
             steps.append((name, pod, step))
             if step.status and step.status.get("podIP"):
-                used_ips.add(step.status["podIP"])
+                ips.add(step.status["podIP"])
             if step.node_images is not None:
                 new_images[name] = step.node_images
                 world = make_world(step.node_images)
             if step.wake_at is not None and not step.delete_now:
                 wakes[name] = min(wakes.get(name, step.wake_at), step.wake_at)
+    notes = _notes(steps, state)
+    prepared = events.prepare([note for _, note in notes])  # before the transaction: a read
     with transaction.atomic():
-        _write(steps, state, runtimes)
+        _write(steps, runtimes, notes, prepared)
         for name, node_images in new_images.items():
             NodeHeartbeat.objects.filter(node_name=name).update(images=list(node_images))
     return wakes
 
 
+def _pods_to_sync(
+    nodes: list[str], now: float, wakes: dict[str, float], used_ips: dict[str, set[str]]
+) -> dict[str, list[dict]]:
+    """The pods of ``nodes`` that this sync must advance, by node, in name order.
+
+    A pod Running and Ready, unchanged since the kubelet last synced it (same resourceVersion)
+    and with no transition due before ``now`` would come out of ``advance_pod`` as it went in
+    (the lifecycle replays late calls exactly): it is left out, unread. Its next transition
+    still counts in ``wakes``, its IP in ``used_ips``. On a node that receives its pods one
+    scheduling cycle at a time, that is most of the pods of most syncs.
+    """
+    marks = {
+        str(uid): (observed, wake_at)
+        for uid, observed, wake_at in PodRuntime.objects.filter(node_name__in=nodes)
+        .order_by()
+        .values_list("pod_uid", "observed_version", "wake_at")
+    }
+    rows = (
+        Pod.objects.filter(node_name__in=nodes)
+        .order_by()
+        .values_list(
+            "id",
+            "uid",
+            "node_name",
+            "resource_version",
+            "phase",
+            "ready",
+            "deletion_timestamp",
+            "pod_ip",
+        )
+    )
+    active = []
+    for pk, uid, node, version, phase, ready, deleting, pod_ip in rows:
+        mark = marks.get(str(uid))
+        settled = (
+            mark is not None
+            and mark[0] == version
+            and phase == "Running"
+            and ready
+            and deleting is None
+            and (mark[1] is None or mark[1] > now)
+        )
+        if not settled:
+            active.append(pk)
+            continue
+        if pod_ip:
+            used_ips[node].add(pod_ip)
+        if mark[1] is not None:
+            wakes[node] = min(wakes.get(node, mark[1]), mark[1])
+    pod_kind = kinds.by_kind("Pod")
+    pods_of: dict[str, list[dict]] = {name: [] for name in nodes}
+    found = [row for chunk in _chunks(active) for row in Pod.objects.filter(id__in=chunk)]
+    found.sort(key=lambda row: (row.namespace, row.name))
+    for row in found:  # freshly loaded: the lifecycle does not change its input
+        pods_of[row.node_name].append(to_dict(row, pod_kind, copy_content=False))
+    return pods_of
+
+
+def _chunks(items: list, size: int = 500) -> Iterable[list]:
+    """SQLite allows a limited number of parameters per statement: ``IN`` lists go in chunks."""
+    for first in range(0, len(items), size):
+        yield items[first : first + size]
+
+
+def _notes(
+    steps: list[tuple[str, dict, PodStep]], state: simclock.ClockState
+) -> list[tuple[str, events.Note]]:
+    """The events of ``steps`` at the simulated times they happened, with their pods' uids."""
+    return [
+        (
+            pod["metadata"]["uid"],
+            events.Note(
+                events.involved_object(pod, event.field_path),
+                event.reason,
+                event.message,
+                type=event.type,
+                component="kubelet",
+                host=node_name,
+                now=simclock.to_datetime(state, event.at),
+            ),
+        )
+        for node_name, pod, step in steps
+        for event in step.events
+    ]
+
+
 def _write(
     steps: list[tuple[str, dict, PodStep]],
-    state: simclock.ClockState,
     runtimes: dict[str, PodRuntime],
+    notes: list[tuple[str, events.Note]],
+    prepared: events.PreparedEvents,
 ) -> None:
     """Write what one sync found, a few statements for all the nodes: the changed pod
-    statuses (one batch, each guarded by the pod's uid), then the events at the simulated times
-    they happened (one batch; repeats aggregate), then the pods whose containers have all
-    stopped after a deletion are removed, and the runtime's memory is kept."""
+    statuses (one batch, each guarded by the pod's uid), then the events (``notes``, made ready
+    as ``prepared``; repeats aggregate), then the pods whose containers have all stopped after
+    a deletion are removed, and the runtime's memory is kept."""
     changed = [(node, pod, step) for node, pod, step in steps if step.status is not None]
     changed = [(node, pod, step) for node, pod, step in changed if step.status != pod.get("status")]
     answers = batch.mutate_many(
@@ -158,27 +250,20 @@ def _write(
         actor="kubelet",
     )
     failed = set()
+    observed = {
+        pod["metadata"]["uid"]: int(pod["metadata"]["resourceVersion"]) for _, pod, _ in steps
+    }
     for (node_name, pod, _), answer in zip(changed, answers, strict=True):
         if isinstance(answer, StoreError):
             failed.add(pod["metadata"]["uid"])
             if not isinstance(answer, NotFound):
                 _log_failure(node_name, pod, answer)
+        else:  # the pod as the kubelet's own write left it
+            observed[pod["metadata"]["uid"]] = int(answer["metadata"]["resourceVersion"])
     live = [(node, pod, step) for node, pod, step in steps if pod["metadata"]["uid"] not in failed]
-    events.record_many(
-        [
-            events.Note(
-                events.involved_object(pod, event.field_path),
-                event.reason,
-                event.message,
-                type=event.type,
-                component="kubelet",
-                host=node_name,
-                now=simclock.to_datetime(state, event.at),
-            )
-            for node_name, pod, step in live
-            for event in step.events
-        ]
-    )
+    if failed:  # rare (a pod deleted meanwhile): its events go, the others are made again
+        prepared = events.prepare([note for uid, note in notes if uid not in failed])
+    events.write_prepared(prepared)
     for node_name, pod, step in live:
         if step.delete_now:
             _delete(pod, node_name)
@@ -186,11 +271,19 @@ def _write(
     if gone:
         PodRuntime.objects.filter(pod_uid__in=gone).delete()
     remembered = [
-        PodRuntime(pod_uid=pod["metadata"]["uid"], node_name=node_name, data=step.runtime or {})
+        PodRuntime(
+            pod_uid=uid,
+            node_name=node_name,
+            data=step.runtime or {},
+            observed_version=observed[uid],
+            wake_at=step.wake_at,
+        )
         for node_name, pod, step in live
         if not step.delete_now
         and (
-            (record := runtimes.get(pod["metadata"]["uid"])) is None or record.data != step.runtime
+            (record := runtimes.get(uid := pod["metadata"]["uid"])) is None
+            or (record.data, record.observed_version, record.wake_at)
+            != (step.runtime, observed[uid], step.wake_at)
         )
     ]
     if remembered:
@@ -198,7 +291,7 @@ def _write(
             remembered,
             update_conflicts=True,
             unique_fields=["pod_uid"],
-            update_fields=["node_name", "data"],
+            update_fields=["node_name", "data", "observed_version", "wake_at"],
         )
 
 
