@@ -354,8 +354,10 @@ class Diagnosis:
 
     def _score_row(self, index: int, rows: Sequence[tuple[int, ...]]) -> NodeScore:
         """Node ``index``'s row of the score table, from its raw scores per group."""
-        scores = {column.name: raw for column, raw in self._score_columns(rows)}
-        total = sum(raw * column.weight for column, raw in self._score_columns(rows))
+        scores, total = {}, 0
+        for column, raw in self._score_columns(rows):
+            scores[column.name] = raw
+            total += raw * column.weight
         name = self._names[index]
         return NodeScore(name, scores, total, name == self.selected)
 
@@ -738,7 +740,7 @@ class _Examined:
         total, ties in examination order: ``limit`` rows, or ``found`` when fewer passed."""
         flat = list(itertools.chain.from_iterable(self.totals))
         wanted = min(limit + 1, found)  # one more, in case the selected node is not among them
-        threshold = heapq.nlargest(wanted, flat)[-1] if wanted else REJECTED
+        threshold = sorted(flat, reverse=True)[wanted - 1] if wanted else REJECTED
         above = list(itertools.compress(itertools.count(), map(threshold.__lt__, flat)))
         ties = itertools.compress(itertools.count(), map(threshold.__eq__, flat))
         top = [*above, *itertools.islice(ties, wanted - len(above))]

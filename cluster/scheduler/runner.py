@@ -204,7 +204,9 @@ def schedule_pending(limit: int = 5000, may_bind: Callable[[], bool] | None = No
         placed = [(pod, result) for pod, _, result in chunk if result.node_name]
         # What needs no lock is made before the transaction: on SQLite every writer waits
         # while one is open.
-        decisions = [_decision(pod, r.node_name, "", r.diagnosis) for pod, r in placed]
+        decisions = batch.row_values(
+            SchedulingDecision, [_decision(pod, r.node_name, "", r.diagnosis) for pod, r in placed]
+        )
         notes = [_scheduled(pod, r.node_name) for pod, r in placed]
         prepared = events.prepare(notes)
         with transaction.atomic():
@@ -284,13 +286,13 @@ def _set_condition(status: dict[str, Any], condition: dict[str, Any]) -> dict[st
 
 def _bind_all(
     placed: list[tuple[dict[str, Any], Any]],
-    decisions: list[SchedulingDecision],
+    decisions: list[list[Any]],
     notes: list[events.Note],
     prepared: events.PreparedEvents,
 ) -> int:
     """Bind every placed pod with one ``pods/binding`` batch (guarded by the pod's uid and by
-    it still being unbound), then keep the decisions and record the ``Scheduled`` events
-    (``notes``, made ready as ``prepared``), a few statements for the whole list. Pods deleted
+    it still being unbound), then keep the decisions (their rows' values) and record the
+    ``Scheduled`` events (``notes``, made ready as ``prepared``), a few statements in all. Pods deleted
     or bound meanwhile are skipped, with their decisions and events."""
     if not placed:
         return 0
@@ -380,7 +382,7 @@ def _mark_unschedulable(unplaced: list[_Unschedulable]) -> None:
         if isinstance(answer, StoreError)
     }
     still_pending = [item for item in unplaced if id(item) not in gone]
-    _keep_decisions([item.decision for item in still_pending])
+    _keep_decisions(batch.row_values(SchedulingDecision, [i.decision for i in still_pending]))
     events.record_many(
         [
             events.Note(
@@ -446,12 +448,7 @@ def _decision(
     )
 
 
-def _keep_decisions(decisions: list[SchedulingDecision]) -> None:
-    """Store ``decisions``, each replacing the pod's previous one (one upsert)."""
-    if decisions:
-        SchedulingDecision.objects.bulk_create(
-            decisions,
-            update_conflicts=True,
-            unique_fields=["pod_uid"],
-            update_fields=["namespace", "name", "node_name", "message", "diagnosis", "decided_at"],
-        )
+def _keep_decisions(values: list[list[Any]]) -> None:
+    """Store decisions (their rows' values, ``batch.row_values``), each replacing the pod's
+    previous one (one upsert)."""
+    batch.upsert_values(SchedulingDecision, values, unique="pod_uid")

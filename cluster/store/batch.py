@@ -517,6 +517,36 @@ def _insert_values(model, fields: list[Any], params: list[Sequence[Any]]) -> Non
         cursor.executemany(sql, params)
 
 
+def row_values(model, rows: Sequence[Any]) -> list[list[Any]]:
+    """The database values of new ``rows`` of ``model`` (every column but an auto-increment
+    key), prepared as ``save()`` prepares them: made before a transaction opens, written inside
+    by ``upsert_values``."""
+    values = _RowValues(_insert_fields(model))
+    return [values.of(row) for row in rows]
+
+
+def upsert_values(model, params: list[list[Any]], *, unique: str) -> None:
+    """Insert ``params`` (from ``row_values``) with one ``executemany``; a row whose ``unique``
+    column is taken replaces the stored one's other columns (``ON CONFLICT ... DO UPDATE``,
+    which SQLite and PostgreSQL both speak)."""
+    if not params:
+        return
+    fields = _insert_fields(model)
+    quote = connection.ops.quote_name
+    key = model._meta.get_field(unique).column
+    updates = ", ".join(
+        f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.column != key
+    )
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders}) "
+        f"ON CONFLICT ({quote(key)}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
 # Fields whose database value is the Python value the write path gives them (a str, an int, a
 # bool, None): ``get_db_prep_save`` would only pass it through, a few calls per field and row.
 _PLAIN_FIELDS = frozenset(
