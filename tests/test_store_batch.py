@@ -550,3 +550,40 @@ def test_subscribers_hear_every_committed_change_in_revision_order():
         ("MODIFIED", "Pod", "p"),
     ]
     assert [c.revision for c in heard] == sorted(c.revision for c in heard)
+
+
+def test_upsert_values_inserts_new_rows_and_replaces_taken_ones():
+    """``row_values`` prepares rows as ``save()`` would; ``upsert_values`` inserts them, a row
+    whose unique column is taken replacing the stored one's other columns."""
+    import datetime as dt
+    import uuid
+
+    from cluster.models import SchedulingDecision
+
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    kept, new = uuid.uuid4(), uuid.uuid4()
+    SchedulingDecision.objects.create(
+        pod_uid=kept, namespace="default", name="a", node_name="n1", decided_at=when
+    )
+    rows = [
+        SchedulingDecision(
+            pod_uid=kept,
+            namespace="default",
+            name="a",
+            node_name="n2",
+            diagnosis={"sentence": "moved"},
+            decided_at=when + dt.timedelta(seconds=1),
+        ),
+        SchedulingDecision(pod_uid=new, namespace="default", name="b", decided_at=when),
+    ]
+    batch.upsert_values(
+        SchedulingDecision, batch.row_values(SchedulingDecision, rows), unique="pod_uid"
+    )
+    stored = {
+        d.pod_uid: (d.node_name, d.diagnosis, d.decided_at)
+        for d in SchedulingDecision.objects.all()
+    }
+    assert stored == {
+        kept: ("n2", {"sentence": "moved"}, when + dt.timedelta(seconds=1)),
+        new: ("", {}, when),
+    }
