@@ -125,6 +125,22 @@ OWNER = {
         pytest.param(node("worker", cpu="8"), id="a node and its allocatable columns"),
         pytest.param(deployment("web", replicas=2), id="a deployment"),
         pytest.param(configmap("settings", a="1"), id="a configmap"),
+        pytest.param(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": "web.1"},
+                "involvedObject": {"kind": "Pod", "name": "web"},
+                "reason": "Started",
+                "message": "Started container main",
+                "type": "Normal",
+                "source": {"component": "kubelet"},
+                "count": 1,
+                "firstTimestamp": "2026-01-02T03:04:05Z",
+                "lastTimestamp": "2026-01-02T03:04:06Z",
+            },
+            id="an event and its timestamps",
+        ),
     ],
 )
 def test_create_many_stores_the_columns_create_stores(twins, obj):
@@ -134,13 +150,17 @@ def test_create_many_stores_the_columns_create_stores(twins, obj):
     namespaced = write.kind_of(obj).namespaced
     first, second = copy.deepcopy(obj), copy.deepcopy(obj)
     second["metadata"]["name"] = first["metadata"]["name"] + "-2"
-    if namespaced:
-        first["metadata"]["namespace"], second["metadata"]["namespace"] = "one", "two"
+    namespace = "one" if namespaced else ""  # the twins differ by their names only
+    for twin in (first, second):
+        if namespaced:
+            twin["metadata"]["namespace"] = namespace
+        if "involvedObject" in twin:  # an event is about an object of its own namespace
+            twin["involvedObject"]["namespace"] = namespace
     write.create(first)
     [created] = batch.create_many([second])
     assert not isinstance(created, StoreError), created
-    expected = stored_row(model, first["metadata"]["name"], "one" if namespaced else "")
-    stored = stored_row(model, second["metadata"]["name"], "two" if namespaced else "")
+    expected = stored_row(model, first["metadata"]["name"], namespace)
+    stored = stored_row(model, second["metadata"]["name"], namespace)
     assert stored == expected
     if obj["metadata"].get("ownerReferences"):
         assert stored["controller_uid"] is not None

@@ -29,6 +29,7 @@ what is stored, so they go through ``write.create``/``write.mutate``.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import operator
 import uuid
@@ -577,12 +578,12 @@ class _RowValues:
     def __init__(self, fields: Sequence[Any]):
         self._get = operator.attrgetter(*(f.attname for f in fields))
         self._single = len(fields) == 1
+        self._connection = conn = connections[DEFAULT_DB_ALIAS]  # this thread's, not the proxy
         self._conversions = tuple(
-            (position, f.get_db_prep_save)
+            (position, _converter(f, conn))
             for position, f in enumerate(fields)
             if type(f) not in _PLAIN_FIELDS
         )
-        self._connection = connections[DEFAULT_DB_ALIAS]  # this thread's, not the proxy
 
     def of(self, row) -> list[Any]:
         found = self._get(row)
@@ -594,6 +595,32 @@ class _RowValues:
         for position, prepare in self._conversions:
             values[position] = prepare(values[position], conn)
         return values
+
+
+def _converter(field, conn) -> Callable[[Any, Any], Any]:
+    """``field.get_db_prep_save``, with a shortcut for the values the write path gives the
+    most common converting fields: a ``UUID`` (its hex on a database without a uuid type) and
+    an aware ``datetime`` (what ``get_db_prep_save`` ends with: the backend's adaptation)."""
+    prepare = field.get_db_prep_save
+    if type(field) is models.UUIDField:
+        native = conn.features.has_native_uuid_field
+
+        def uuid_value(value, conn):
+            if type(value) is uuid.UUID:
+                return value if native else value.hex
+            return prepare(value, conn)
+
+        return uuid_value
+    if type(field) is models.DateTimeField:
+        adapt = conn.ops.adapt_datetimefield_value
+
+        def datetime_value(value, conn):
+            if type(value) is dt.datetime and value.tzinfo is not None:
+                return adapt(value)
+            return prepare(value, conn)
+
+        return datetime_value
+    return prepare
 
 
 # --- revisions, the change log, notifications ------------------------------------------------
