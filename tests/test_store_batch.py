@@ -25,6 +25,7 @@ from cluster.store.errors import (
     NotFound,
     StoreError,
 )
+from cluster.store.objects import project
 from cluster.store.read import current_revision
 from tests.builders import configmap, deployment, namespace, node, pod, service
 
@@ -437,7 +438,7 @@ def _binding(pod_name: str, node_name: str = "worker-1", **extra: Any) -> batch.
 def test_binding_sets_the_node_and_pod_scheduled():
     """A bound pod gets spec.nodeName, PodScheduled=True, a revision and a MODIFIED row; its
     generation stays."""
-    created = write.create(pod("p"))
+    created = write.create(pod("p", cpu="250m"))
     before = current_revision()
     [bound] = batch.bind_pods([_binding("p", uid=created["metadata"]["uid"])], actor="tester")
     assert bound["spec"]["nodeName"] == "worker-1"
@@ -450,6 +451,11 @@ def test_binding_sets_the_node_and_pod_scheduled():
     assert (change.type, change.actor, change.object) == ("MODIFIED", "tester", bound)
     assert Pod.objects.get(name="p").node_name == "worker-1"
     assert read.get("pods", "default", "p") == bound
+    # Every projected column is what the bound object gives (the binding sets only the node's).
+    stored, projected = Pod.objects.get(name="p"), Pod()
+    project(projected, bound, write.kind_of(bound))
+    columns = [column.name for column in write.kind_of(bound).columns]
+    assert [getattr(stored, c) for c in columns] == [getattr(projected, c) for c in columns]
 
 
 def test_binding_replaces_an_unschedulable_condition_where_it_stands():

@@ -53,7 +53,7 @@ from cluster.store.errors import (
 )
 from cluster.store.jsondata import copy_json
 from cluster.store.kinds import Kind
-from cluster.store.objects import SERVER_METADATA, fill, format_time, project, to_dict
+from cluster.store.objects import SERVER_METADATA, fill, format_time, to_dict
 
 Obj = dict[str, Any]
 Result = Obj | StoreError
@@ -260,7 +260,9 @@ def bind_pods(
             if binding.annotations:
                 row.annotations = {**(row.annotations or {}), **binding.annotations}
             row.status = _pod_scheduled(row.status or {}, now)
-            project(row, to_dict(row, kind, copy_content=False), kind)
+            # Of the projected columns a binding changes only the node's (spec.nodeName); the
+            # others come from fields it leaves alone (phase, readiness, images, requests, IP).
+            row.node_name = binding.node
             updated.append((index, kind, row))
         if dry_run:
             for index, _, row in updated:
@@ -269,8 +271,8 @@ def bind_pods(
         first = _take_revisions(len(updated))
         for offset, (_, _, row) in enumerate(updated):
             row.resource_version = first + offset
-        columns = ["spec", "status", "annotations", "resource_version"]
-        _update_rows(kind, [row for _, _, row in updated], [*columns, *_projected(kind)])
+        columns = ["spec", "status", "annotations", "resource_version", "node_name"]
+        _update_rows(kind, [row for _, _, row in updated], columns)
         _log(updated, results, Change.Type.MODIFIED, actor)
         return results  # type: ignore[return-value]
 
@@ -314,10 +316,6 @@ def _pod_scheduled(status: Obj, now: str) -> Obj:
         condition["lastTransitionTime"] = now
         conditions.append(condition)
     return {**status, "conditions": conditions}
-
-
-def _projected(kind: Kind) -> list[str]:
-    return [column.name for column in kind.columns]
 
 
 def errors_of(results: Iterable[Result]) -> list[StoreError]:
@@ -600,7 +598,8 @@ class _RowValues:
 def _converter(field, conn) -> Callable[[Any, Any], Any]:
     """``field.get_db_prep_save``, with a shortcut for the values the write path gives the
     most common converting fields: a ``UUID`` (its hex on a database without a uuid type) and
-    an aware ``datetime`` (what ``get_db_prep_save`` ends with: the backend's adaptation)."""
+    an aware ``datetime`` (what ``get_db_prep_save`` ends with: the backend's adaptation,
+    remembered for the next row, which in a batch is mostly the same moment)."""
     prepare = field.get_db_prep_save
     if type(field) is models.UUIDField:
         native = conn.features.has_native_uuid_field
@@ -613,10 +612,14 @@ def _converter(field, conn) -> Callable[[Any, Any], Any]:
         return uuid_value
     if type(field) is models.DateTimeField:
         adapt = conn.ops.adapt_datetimefield_value
+        last: list[Any] = [None, None]  # a batch's rows mostly share one moment: the last one
 
         def datetime_value(value, conn):
+            if value is last[0]:
+                return last[1]
             if type(value) is dt.datetime and value.tzinfo is not None:
-                return adapt(value)
+                last[:] = value, adapt(value)
+                return last[1]
             return prepare(value, conn)
 
         return datetime_value
