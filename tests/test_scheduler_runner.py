@@ -187,7 +187,7 @@ def cache_view() -> tuple[set[str], dict[tuple[str, str], tuple]]:
     bound = {
         key: (info.node_name, info.cpu, info.memory) for key, info in runner._cache.bound.items()
     }
-    return set(runner._cache.nodes), bound
+    return set(runner._cache.nodes), bound, node_summary(runner._cache.node_infos())
 
 
 def fresh_view() -> tuple[set[str], dict[tuple[str, str], tuple]]:
@@ -196,7 +196,24 @@ def fresh_view() -> tuple[set[str], dict[tuple[str, str], tuple]]:
     fresh = runner._Cache()
     fresh.reload(read.current_revision())
     bound = {key: (info.node_name, info.cpu, info.memory) for key, info in fresh.bound.items()}
-    return set(fresh.nodes), bound
+    return set(fresh.nodes), bound, node_summary(fresh.node_infos())
+
+
+def node_summary(infos) -> list[tuple]:
+    """What the plugins read of each node, in the snapshot's order."""
+    return [
+        (
+            n.name,
+            n.labels,
+            n.taints,
+            n.unschedulable,
+            n.ready,
+            (n.allocatable_cpu, n.allocatable_memory, n.allocatable_pods),
+            (n.requested_cpu, n.requested_memory, n.nonzero_cpu, n.nonzero_memory),
+            sorted(p.key for p in n.pods),
+        )
+        for n in infos
+    ]
 
 
 def test_the_scheduler_cache_follows_the_change_log(cluster):
@@ -223,9 +240,45 @@ def test_the_scheduler_cache_follows_the_change_log(cluster):
 
     assert runner._cache.revision > revision_before  # caught up, not reloaded from scratch
     assert cache_view() == fresh_view()
-    nodes, bound = cache_view()
+    nodes, bound, _ = cache_view()
     assert "worker-9" in nodes and "worker-3" not in nodes
     assert set(bound) == {("default", "p-2")}
+
+
+def test_a_node_is_built_again_only_when_what_it_counts_changed(cluster):
+    """A status write by the kubelet (same requests, same node) keeps the node's NodeInfo; a
+    new label on the node, or a pod bound to it, makes a new one; the cache equals a fresh
+    read throughout."""
+    from cluster.scheduler import runner
+
+    write.create(pod("p", cpu="200m"))
+    schedule_pending()
+    runner.snapshot()
+    where = read.get("pods", "default", "p")["spec"]["nodeName"]
+    before = {n.name: n for n in runner._cache.node_infos()}
+
+    write.mutate(
+        "Pod",
+        "default",
+        "p",
+        lambda p: {**p, "status": {**p["status"], "phase": "Running", "podIP": "10.244.1.5"}},
+        subresource="status",
+    )
+    runner.snapshot()
+    after = {n.name: n for n in runner._cache.node_infos()}
+    assert after[where] is before[where]
+    assert cache_view() == fresh_view()
+
+    other = next(name for name in after if name != where)
+    write.patch("Node", "", other, {"metadata": {"labels": {"disk": "ssd"}}}, "merge")
+    write.create(pod("q", cpu="300m", node=where))
+    runner.snapshot()
+    latest = {n.name: n for n in runner._cache.node_infos()}
+    assert latest[other] is not after[other] and latest[other].labels["disk"] == "ssd"
+    assert latest[where] is not after[where] and latest[where].requested_cpu == 500
+    unchanged = set(latest) - {where, other}
+    assert all(latest[name] is after[name] for name in unchanged)
+    assert cache_view() == fresh_view()
 
 
 def test_a_flushed_change_log_makes_the_cache_read_everything_again(cluster):

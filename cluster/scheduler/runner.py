@@ -30,6 +30,7 @@ from cluster.models import (
     StorageClass,
 )
 from cluster.scheduler import (
+    NodeInfo,
     PodInfo,
     Snapshot,
     failed_scheduling_message,
@@ -78,12 +79,20 @@ class _Cache:
     of reading and parsing every bound pod again: with 10,000 bound pods that is most of a
     cycle. ``marker`` is the uid of the change at ``revision``: if that row is gone (the log
     was compacted, or the database flushed and refilled), everything is read afresh.
+
+    The nodes' ``NodeInfo`` are kept too (a snapshot never changes one in place: assuming a pod
+    makes a new one) and built again only for the nodes that changed, or whose pods did in a
+    way that counts on a node (placement, requests, priority): a kubelet's status write does
+    not, and most of a thousand nodes see no change between two cycles.
     """
 
     revision: int = 0
     marker: str = ""
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
     bound: dict[tuple[str, str], PodInfo] = field(default_factory=dict)
+    by_node: dict[str, dict[tuple[str, str], PodInfo]] = field(default_factory=dict)
+    infos: dict[str, NodeInfo] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)  # nodes whose NodeInfo is to be built again
 
     def still_valid(self, current: int) -> bool:
         if not self.revision or self.revision > current:
@@ -110,6 +119,10 @@ class _Cache:
             )
             for ns, name, node, spec, phase in rows
         }
+        self.by_node = {}
+        for key, info in self.bound.items():
+            self.by_node.setdefault(info.node_name, {})[key] = info
+        self.infos, self.stale = {}, set(self.nodes)
         self._mark(current)
 
     def catch_up(self, current: int) -> None:
@@ -123,26 +136,66 @@ class _Cache:
         for kind, change_type, obj in changes.iterator():
             meta = obj.get("metadata") or {}
             if kind == "Node":
+                name = meta.get("name", "")
                 if change_type == Change.Type.DELETED:
-                    self.nodes.pop(meta.get("name", ""), None)
+                    self.nodes.pop(name, None)
+                    self.infos.pop(name, None)
                 else:
-                    self.nodes[meta.get("name", "")] = obj
+                    self.nodes[name] = obj
+                    self.stale.add(name)
                 continue
             key = (meta.get("namespace", ""), meta.get("name", ""))
             spec, status = obj.get("spec") or {}, obj.get("status") or {}
+            old = self.bound.get(key)
             if (
                 change_type == Change.Type.DELETED
                 or not spec.get("nodeName")
                 or status.get("phase") in TERMINAL
             ):
-                self.bound.pop(key, None)
-            else:
-                self.bound[key] = PodInfo.from_pod(obj)
+                if old is not None:
+                    self._unplace(key, old)
+                continue
+            new = PodInfo.from_pod(obj)
+            if old is not None and _same_on_node(old, new):
+                continue  # the node's NodeInfo counts it as it is
+            if old is not None:
+                self._unplace(key, old)
+            self.bound[key] = new
+            self.by_node.setdefault(new.node_name, {})[key] = new
+            self.stale.add(new.node_name)
         self._mark(current)
+
+    def _unplace(self, key: tuple[str, str], info: PodInfo) -> None:
+        del self.bound[key]
+        self.by_node.get(info.node_name, {}).pop(key, None)
+        self.stale.add(info.node_name)
+
+    def node_infos(self) -> list[NodeInfo]:
+        """Every node's NodeInfo with its bound pods, in the nodes' order; the stale ones built
+        again."""
+        for name in self.stale:
+            node = self.nodes.get(name)
+            if node is not None:
+                self.infos[name] = NodeInfo.from_node(node, self.by_node.get(name, {}).values())
+        self.stale.clear()
+        return [self.infos[name] for name in self.nodes]
 
     def _mark(self, current: int) -> None:
         marker = Change.objects.filter(revision=current).values_list("uid", flat=True).first()
         self.revision, self.marker = (current, str(marker)) if marker else (0, "")
+
+
+def _same_on_node(old: PodInfo, new: PodInfo) -> bool:
+    """Whether a node counts ``new`` as it counted ``old`` (the fields a NodeInfo sums or the
+    preemption check reads)."""
+    return (
+        old.node_name == new.node_name
+        and old.cpu == new.cpu
+        and old.memory == new.memory
+        and old.nonzero_cpu == new.nonzero_cpu
+        and old.nonzero_memory == new.nonzero_memory
+        and old.priority == new.priority
+    )
 
 
 TERMINAL = ("Succeeded", "Failed")
@@ -157,7 +210,7 @@ def snapshot() -> Snapshot:
         _cache.catch_up(current)
     else:
         _cache.reload(current)
-    return Snapshot.from_objects(list(_cache.nodes.values()), list(_cache.bound.values()))
+    return Snapshot(_cache.node_infos())
 
 
 def schedule_pending(limit: int = 5000, may_bind: Callable[[], bool] | None = None) -> RunStats:
