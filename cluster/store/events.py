@@ -110,8 +110,8 @@ class PreparedEvents(NamedTuple):
     """``notes`` made ready to write (see ``prepare``)."""
 
     keys: list[tuple]  # the aggregation key of each note, in order
-    creates: list[tuple[str, list[tuple]]]  # (component, keys) of each batch of new events
-    prepared: list[Any]  # the ``batch.Prepared`` of each of ``creates``
+    # Per component, the new events: their keys and their ``batch.Prepared``.
+    creates: list[tuple[str, list[tuple], Any]]
     bumps: list[tuple[str, str, list[tuple[tuple, _Plan]]]]  # (namespace, component, plans)
 
 
@@ -125,7 +125,7 @@ def prepare(notes: Sequence[Note]) -> PreparedEvents:
     from cluster.store import batch
 
     if not notes:
-        return PreparedEvents([], [], [], [])
+        return PreparedEvents([], [], [])
     default_now = clock.now_datetime()
     made = [_prepared(note, default_now) for note in notes]
     stored = _latest_events({key for key, _ in made})
@@ -154,8 +154,14 @@ def prepare(notes: Sequence[Note]) -> PreparedEvents:
             bumps.setdefault((key[0], key[5]), []).append((key, plan))
     return PreparedEvents(
         [key for key, _ in made],
-        [(component, [key for key, _ in items]) for component, items in creates.items()],
-        [batch.prepare_creates([plan.new for _, plan in items]) for items in creates.values()],
+        [
+            (
+                component,
+                [key for key, _ in items],
+                batch.prepare_creates([plan.new for _, plan in items]),
+            )
+            for component, items in creates.items()
+        ],
         [(namespace, component, items) for (namespace, component), items in bumps.items()],
     )
 
@@ -165,7 +171,7 @@ def write_prepared(prepared: PreparedEvents) -> list[Any]:
     from cluster.store import batch
 
     outcome: dict[tuple, Any] = {}
-    for (component, keys), ready in zip(prepared.creates, prepared.prepared, strict=True):
+    for component, keys, ready in prepared.creates:
         results = batch.create_prepared(ready, actor=component)
         outcome.update(zip(keys, results, strict=True))
     for namespace, component, items in prepared.bumps:
