@@ -98,7 +98,7 @@ def sync_nodes(names: Iterable[str]) -> dict[str, float]:
     uids = [pod["metadata"]["uid"] for pods in pods_of.values() for pod in pods]
     runtimes = {
         str(r.pod_uid): r
-        for chunk in _chunks(uids)
+        for chunk in batch.chunks(uids)
         for r in PodRuntime.objects.filter(pod_uid__in=chunk).order_by()
     }
     steps: list[tuple[str, dict, PodStep]] = []
@@ -193,17 +193,11 @@ def _pods_to_sync(
             wakes[node] = min(wakes.get(node, mark[1]), mark[1])
     pod_kind = kinds.by_kind("Pod")
     pods_of: dict[str, list[dict]] = {name: [] for name in nodes}
-    found = [row for chunk in _chunks(active) for row in Pod.objects.filter(id__in=chunk)]
+    found = [row for chunk in batch.chunks(active) for row in Pod.objects.filter(id__in=chunk)]
     found.sort(key=lambda row: (row.namespace, row.name))
     for row in found:  # freshly loaded: the lifecycle does not change its input
         pods_of[row.node_name].append(to_dict(row, pod_kind, copy_content=False))
     return pods_of
-
-
-def _chunks(items: list, size: int = 500) -> Iterable[list]:
-    """SQLite allows a limited number of parameters per statement: ``IN`` lists go in chunks."""
-    for first in range(0, len(items), size):
-        yield items[first : first + size]
 
 
 def _notes(

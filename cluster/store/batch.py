@@ -34,7 +34,7 @@ import functools
 import operator
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.utils import timezone
@@ -58,6 +58,7 @@ from cluster.store.objects import SERVER_METADATA, fill, format_time, to_dict
 Obj = dict[str, Any]
 Result = Obj | StoreError
 ChangeFn = Callable[[Obj], Obj | None]
+T = TypeVar("T")
 _Item = tuple[int, Kind, Obj, Any, list[Any]]  # a prepared create (see ``Prepared``)
 
 # Kinds whose writes allocate something against what is stored, one object at a time.
@@ -414,7 +415,7 @@ def _existing(kind: Kind, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
         by_namespace.setdefault(namespace, []).append(name)
     found: set[tuple[str, str]] = set()
     for namespace, names in by_namespace.items():
-        for chunk in _chunks(names):
+        for chunk in chunks(names):
             found.update(
                 kind.model.objects.filter(namespace=namespace, name__in=chunk).values_list(
                     "namespace", "name"
@@ -437,7 +438,7 @@ def _lock_many(kind: Kind, keys: list[tuple[str, str]]) -> dict[tuple[str, str],
         by_namespace.setdefault(namespace, []).append(name)
     rows = {}
     for namespace, names in sorted(by_namespace.items()):
-        for chunk in _chunks(names):
+        for chunk in chunks(names):
             queryset = kind.model.objects.select_for_update().filter(
                 namespace=namespace, name__in=chunk
             )
@@ -710,7 +711,7 @@ def _publish(changed: list[notify.Changed]) -> None:
     notify.publish_many(changed)
 
 
-def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+def chunks(items: Sequence[T], size: int = 500) -> Iterable[Sequence[T]]:
     """SQLite allows a limited number of parameters per statement: ``IN`` lists go in chunks."""
     for first in range(0, len(items), size):
         yield items[first : first + size]
