@@ -497,24 +497,20 @@ def _insert_fields(model) -> list[Any]:
     return [f for f in opts.concrete_fields if f is not opts.auto_field]
 
 
-def _insert_rows(model, rows: list[Any]) -> None:
-    """Insert ``rows`` with one ``executemany`` INSERT (an auto-increment key is left to the
-    database: no caller needs it back). ``bulk_create`` would cut the rows into statements of
-    at most 999 parameters on SQLite and compile each one, which costs more than the insert."""
-    if rows:
-        fields = _insert_fields(model)
-        values = _RowValues(fields)
-        _insert_values(model, fields, [values.of(row) for row in rows])
-
-
 def _insert_values(model, fields: list[Any], params: list[Sequence[Any]]) -> None:
-    """One ``executemany`` INSERT of ``params``, database values in the order of ``fields``."""
+    """One ``executemany`` INSERT of ``params``, database values in the order of ``fields`` (an
+    auto-increment key is left to the database: no caller needs it back). ``bulk_create`` would
+    cut the rows into statements of at most 999 parameters on SQLite and compile each one,
+    which costs more than the insert."""
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_sql(model, fields), params)
+
+
+def _insert_sql(model, fields: list[Any]) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    return f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
 
 
 def row_values(model, rows: Sequence[Any]) -> list[list[Any]]:
@@ -537,12 +533,7 @@ def upsert_values(model, params: list[list[Any]], *, unique: str) -> None:
     updates = ", ".join(
         f"{quote(f.column)} = excluded.{quote(f.column)}" for f in fields if f.column != key
     )
-    columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({quote(key)}) DO UPDATE SET {updates}"
-    )
+    sql = f"{_insert_sql(model, fields)} ON CONFLICT ({quote(key)}) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
