@@ -96,20 +96,25 @@ def test_demo_cluster_comes_up(control_plane, wait_for):
 
 
 def test_a_deleted_pod_is_replaced(control_plane, wait_for):
-    """The ReplicaSet replaces a pod that is deleted."""
+    """The ReplicaSet replaces a pod that is deleted: the replacement is made as soon as the
+    pod is marked for deletion (a terminating pod no longer counts), and the pod itself goes
+    once its kubelet has stopped its containers. Which of the two comes first is a race, as in
+    Kubernetes: the test waits for both."""
     nodes("n1", "n2")
     write.create(deployment("web", replicas=3))
     wait_for(lambda: len(ready_pods("default", app="web")) == 3, timeout=TIMEOUT)
-    victim = ready_pods("default", app="web")[0].name
+    before = {p.name for p in ready_pods("default", app="web")}
+    victim = sorted(before)[0]
     write.delete("pods", "default", victim)
     wait_for(
         lambda: (
-            victim not in {p.name for p in ready_pods("default", app="web")}
+            not Pod.objects.filter(name=victim).exists()
             and len(ready_pods("default", app="web")) == 3
         ),
         timeout=TIMEOUT,
     )
-    assert not Pod.objects.filter(name=victim).exists()
+    replacement = {p.name for p in ready_pods("default", app="web")} - before
+    assert len(replacement) == 1 and victim not in replacement
 
 
 def test_pods_of_a_stopped_kubelet_move_elsewhere(control_plane, wait_for):
