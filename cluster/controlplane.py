@@ -83,6 +83,11 @@ def tick() -> dict[str, int]:
     due = list(Timer.objects.filter(due__lte=now).values_list("key", flat=True))
     if due:
         Timer.objects.filter(key__in=due, due__lte=now).delete()
+    if RESYNC_KEY not in due and not Timer.objects.filter(key=RESYNC_KEY).exists():
+        # No resync planned: the control plane's first tick on this database (a new cluster,
+        # or objects loaded while no worker ran, as `make demo` seeds them). Controllers list
+        # everything when they start; so does this, rather than a resync period later.
+        due.append(RESYNC_KEY)
     for key in due:
         if key == RESYNC_KEY:
             resync_work = resync_keys()
@@ -95,8 +100,6 @@ def tick() -> dict[str, int]:
         done["timers"] += 1
     # A stopped component's work waits for it (cluster.faults): nothing heals around it.
     dispatch.enqueue_many(faults.running_work(work))
-    if not Timer.objects.filter(key=RESYNC_KEY).exists():
-        dispatch.defer(now + resync_period(state), RESYNC_KEY)
     return done
 
 

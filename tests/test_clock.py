@@ -8,7 +8,7 @@ from cluster import clock, controlplane, simclock
 from cluster.kubelet.runner import KUBELET_STOPPED, stop_kubelet
 from cluster.models import NodeHeartbeat, Timer
 from cluster.store import write
-from tests.builders import configmap, node
+from tests.builders import configmap, deployment, node
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clock")]
 
@@ -105,6 +105,24 @@ def test_the_tick_renews_only_leases_older_than_the_renewal_period():
     assert beats["old"] >= now
     assert beats["stopped"] == pytest.approx(now - 600)
     assert done["lifecycle"] == 1  # only "stopped" is handed over: the others run and are Ready
+
+
+def test_with_no_resync_planned_the_tick_resyncs_at_once_and_plans_the_next():
+    """The control plane's first tick on a database (objects loaded while no worker ran, as
+    `make demo` seeds them) looks at everything then, as controllers list everything when they
+    start, and plans the next resync a period later; the next tick has none to do."""
+    write.create(configmap("cfg"))
+    write.create(node("n1"))
+    write.create(deployment("web", replicas=2))
+    assert not Timer.objects.filter(key=controlplane.RESYNC_KEY).exists()
+
+    done = controlplane.tick()
+
+    assert done["resync"] == len(controlplane.resync_keys()) > 0
+    planned = Timer.objects.get(key=controlplane.RESYNC_KEY).due
+    assert planned > clock.now()
+    assert controlplane.tick()["resync"] == 0
+    assert Timer.objects.get(key=controlplane.RESYNC_KEY).due == planned
 
 
 def test_stopping_a_kubelet_records_its_last_heartbeat_at_that_moment():
