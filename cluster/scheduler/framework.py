@@ -319,7 +319,7 @@ class Diagnosis:
         if limit is not None and self._expand is not None and self._examined is not None:
             return [
                 self._score_row(index, rows)
-                for index, rows in self._examined.best(self.selected, self._found, limit)
+                for index, rows in self._examined.best(self._found, limit)
             ]
         self._expanded()
         feasible = self._feasible
@@ -710,21 +710,22 @@ def _memo_get(snapshot: Snapshot, key: Any, make: Callable[[], Any]) -> Any:
 
 class _Examined:
     """The nodes one memoised walk examined, in order: segments of node indices, the ranking
-    total of each (``REJECTED`` for a rejected node) and the raw scores, enough to build the
-    best few rows of the score table without the whole of it (see :meth:`Diagnosis.scores`).
+    total of each (``REJECTED`` for a rejected node), the raw scores and the position of the
+    selected node, enough to build the best few rows of the score table without the whole of it
+    (see :meth:`Diagnosis.scores`).
     """
 
-    __slots__ = ("names", "starts", "offsets", "totals", "dynamic_raw", "static_raw")
+    __slots__ = ("starts", "offsets", "totals", "dynamic_raw", "static_raw", "selected")
 
     def __init__(
         self,
-        snapshot: Snapshot,
         segments: list[tuple[int, int]],
         totals: list[list[int]],
         dynamic_raw: list[list[tuple[int, ...]]],
         static_raw: list[tuple[int, ...]],
+        *,
+        selected: int,
     ):
-        self.names = _names(snapshot)
         self.starts = [start for start, _stop in segments]
         self.offsets = list(
             itertools.accumulate((stop - start for start, stop in segments), initial=0)
@@ -732,32 +733,27 @@ class _Examined:
         self.totals = totals
         self.dynamic_raw = dynamic_raw
         self.static_raw = static_raw
+        self.selected = selected  # the selected node's position in examination order
 
     def best(
-        self, selected: str | None, found: int, limit: int
+        self, found: int, limit: int
     ) -> list[tuple[int, tuple[tuple[int, ...], tuple[int, ...]]]]:
         """(node index, raw scores per group) of the selected node, then of the best others by
-        total, ties in examination order: ``limit`` rows, or ``found`` when fewer passed."""
+        total, ties in examination order: ``limit`` rows (at least the selected one), or
+        ``found`` when fewer passed.
+
+        The threshold is the total of the ``limit + 1``-th best of the ``found`` feasible
+        nodes, so no rejected node (``REJECTED``) reaches it."""
         flat = list(itertools.chain.from_iterable(self.totals))
-        wanted = min(limit + 1, found)  # one more, in case the selected node is not among them
-        threshold = sorted(flat, reverse=True)[wanted - 1] if wanted else REJECTED
+        wanted = min(limit + 1, found)  # one more, in case the selected node is among them
+        threshold = sorted(flat, reverse=True)[wanted - 1]
         above = list(itertools.compress(itertools.count(), map(threshold.__lt__, flat)))
         ties = itertools.compress(itertools.count(), map(threshold.__eq__, flat))
         top = [*above, *itertools.islice(ties, wanted - len(above))]
         top.sort(key=lambda position: (-flat[position], position))
-        rows = [self._at(position) for position in top if flat[position] > REJECTED // 2]
-        chosen = [row for row in rows if self.names[row[0]] == selected]
-        if not chosen and selected is not None:  # picked among more ties than rows kept
-            chosen = [self._at(self._position(self.names.index(selected)))]
-        others = [row for row in rows if self.names[row[0]] != selected]
-        return [*chosen, *others][: min(limit, found)]
-
-    def _position(self, index: int) -> int:
-        """Where node ``index`` stands in examination order."""
-        for s, start in enumerate(self.starts):
-            if start <= index < start + self.offsets[s + 1] - self.offsets[s]:
-                return self.offsets[s] + index - start
-        raise ValueError(f"node {index} was not examined")
+        others = [position for position in top if position != self.selected]
+        kept = [self.selected, *others][: max(limit, 1)]  # the selected node always
+        return [self._at(position) for position in kept]
 
     def _at(self, position: int) -> tuple[int, tuple[tuple[int, ...], tuple[int, ...]]]:
         s = bisect.bisect_right(self.offsets, position) - 1
@@ -914,13 +910,13 @@ def _walk_memoised(
         diagnosis._maxima[(0, k)] = highest
 
     diagnosis._totals = (totals, oks)
-    diagnosis._examined = _Examined(snapshot, segments, totals, raws, static.raw)
     # Select uniformly among the nodes with the highest total, in examination order.
     best = max(map(max, totals))
     counts = [segment.count(best) for segment in totals]
     tied = sum(counts)
     pick = 0 if tied == 1 else rng.randrange(tied)
-    for (start, _stop), segment, count in zip(segments, totals, counts, strict=True):
+    examined = 0  # nodes of the segments before this one
+    for (start, stop), segment, count in zip(segments, totals, counts, strict=True):
         if pick < count:
             if pick <= _FEW:
                 j = segment.index(best)
@@ -930,8 +926,12 @@ def _walk_memoised(
                 hits = itertools.compress(itertools.count(), map(best.__eq__, segment))
                 j = next(itertools.islice(hits, pick, None))
             diagnosis.selected = snapshot.nodes[start + j].name
+            diagnosis._examined = _Examined(
+                segments, totals, raws, static.raw, selected=examined + j
+            )
             break
         pick -= count
+        examined += stop - start
     return found
 
 
